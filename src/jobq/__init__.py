@@ -1,0 +1,59 @@
+"""jobq: a persistent background job queue for Python that never loses a failed job."""
+
+from jobq.app import App
+from jobq.classify import Classifier, Decision, Policy
+from jobq.dlq import DeadLetterQueue, Page, ReplayReport, ReplayResult
+from jobq.errors import (
+    AlreadyReplayed,
+    JobqError,
+    JobTimeout,
+    NotFound,
+    PayloadError,
+    Permanent,
+    Retry,
+    StorageError,
+    UnknownTask,
+    WorkerLost,
+)
+from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, ErrorClass, Job, JobId, JobStatus, Resolution
+from jobq.retry import Backoff, Exponential, Fixed
+from jobq.task import Task
+from jobq.worker import Worker, WorkerSummary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyReplayed",
+    "App",
+    "AttemptError",
+    "Backoff",
+    "Classifier",
+    "DeadLetter",
+    "DeadLetterGroup",
+    "DeadLetterQueue",
+    "Decision",
+    "ErrorClass",
+    "Exponential",
+    "Fixed",
+    "Job",
+    "JobId",
+    "JobStatus",
+    "JobTimeout",
+    "JobqError",
+    "NotFound",
+    "Page",
+    "PayloadError",
+    "Permanent",
+    "Policy",
+    "ReplayReport",
+    "ReplayResult",
+    "Resolution",
+    "Retry",
+    "StorageError",
+    "Task",
+    "UnknownTask",
+    "Worker",
+    "WorkerLost",
+    "WorkerSummary",
+    "__version__",
+]

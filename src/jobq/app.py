@@ -1,0 +1,297 @@
+"""App: the composition root. It opens the backend from a URL, owns the task registry and the API."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+
+from jobq.backends import DEFAULT_URL, open_backend
+from jobq.backends.contract import Backend, JobFilter
+from jobq.classify import Classifier, Policy
+from jobq.clock import Clock, system_clock, to_seconds
+from jobq.dlq import DeadLetterQueue
+from jobq.errors import JobqError
+from jobq.job import Job, JobId, JobStatus, NewJob, new_id
+from jobq.payload import build as build_payload
+from jobq.retry import Backoff, as_backoff
+from jobq.stats import queue_stats
+from jobq.task import ExceptionTypes, Task, TaskOptions
+
+if TYPE_CHECKING:
+    from jobq.worker import WorkerSummary
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Delay = float | timedelta | None
+
+
+class App:
+    """A job queue: tasks registered on it, jobs stored at ``url``.
+
+    >>> app = jobq.App("sqlite:///jobq.db")
+    >>> @app.task(max_attempts=5)
+    ... def send_sms(to: str, body: str) -> None: ...
+    >>> send_sms.enqueue(to="+15550100", body="hi", _tenant="acme")
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        lease: float = 30.0,
+        durability: Literal["full", "normal"] = "full",
+        busy_timeout: float = 5.0,
+        dependencies: Mapping[str, Any] | None = None,
+        policy: Policy | Mapping[str, Any] | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        if lease <= 0:
+            raise ValueError(f"lease must be a positive number of seconds, not {lease!r}")
+        self.url = url or os.environ.get("JOBQ_URL") or DEFAULT_URL
+        self.lease = lease
+        self.clock = clock
+        self.dependencies: dict[str, Any] = dict(dependencies or {})
+        self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
+        self.tasks: dict[str, Task[Any, Any]] = {}
+        self.dlq = DeadLetterQueue(self)
+        self._backend_options = {"durability": durability, "busy_timeout": busy_timeout}
+        self._backend: Backend | None = None
+        self._backend_lock = threading.Lock()
+        self._wakers: list[Callable[[], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<jobq.App {self.url}>"
+
+    # -- storage -----------------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The storage, opened and migrated on first use (importing an app never touches the database)."""
+        if self._backend is None:
+            with self._backend_lock:
+                if self._backend is None:
+                    backend = open_backend(self.url, **self._backend_options)
+                    backend.migrate()
+                    self._backend = backend
+        return self._backend
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema now; returns its version."""
+        return self.backend.migrate()
+
+    def close(self) -> None:
+        """Close the database connections."""
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- tasks -------------------------------------------------------------------------------------
+
+    @overload
+    def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
+
+    @overload
+    def task(
+        self,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        max_attempts: int = 3,
+        backoff: Backoff | Callable[[int], float] | float | None = None,
+        timeout: float | None = None,
+        priority: int = 0,
+        retry_on: ExceptionTypes = (),
+        dead_on: ExceptionTypes = (),
+    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+    def task(  # type: ignore[misc]  # mypy cannot match a ParamSpec'd overload to the bare-or-called form
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        max_attempts: int = 3,
+        backoff: Backoff | Callable[[int], float] | float | None = None,
+        timeout: float | None = None,
+        priority: int = 0,
+        retry_on: ExceptionTypes = (),
+        dead_on: ExceptionTypes = (),
+    ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+        """Register a function (``def`` or ``async def``) as a task; usable bare or with options."""
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        options = TaskOptions(
+            queue=queue, max_attempts=max_attempts, backoff=as_backoff(backoff), timeout=timeout,
+            priority=priority, retry_on=tuple(retry_on), dead_on=tuple(dead_on),
+        )  # fmt: skip
+
+        def register(function: Callable[P, R]) -> Task[P, R]:
+            task_name = name or f"{function.__module__}.{function.__qualname__}"
+            if task_name in self.tasks and self.tasks[task_name].fn is not function:
+                raise JobqError(f"a different function is already registered as task {task_name!r}")
+            task = Task(self, function, task_name, options)
+            self.tasks[task_name] = task
+            return task
+
+        return register if fn is None else register(fn)
+
+    # -- producing ---------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        task: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        args: Sequence[Any] = (),
+        queue: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        delay: Delay = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        unique_key: str | None = None,
+        max_attempts: int | None = None,
+    ) -> JobId:
+        """Queue one call of ``task`` (by name); returns the job id."""
+        job = self._new_job(
+            task, args, kwargs or {}, queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
+            priority=priority, unique_key=unique_key, max_attempts=max_attempts,
+        )  # fmt: skip
+        (job_id,) = self.backend.enqueue([job])
+        self._wake_workers()
+        return job_id
+
+    def enqueue_many(
+        self,
+        task: str,
+        calls: Iterable[Mapping[str, Any]],
+        *,
+        tenant: str | None = None,
+        delay: Delay = None,
+        priority: int | None = None,
+        queue: str | None = None,
+    ) -> list[JobId]:
+        """Queue many calls of ``task`` (each a mapping of keyword arguments) in one transaction."""
+        jobs = [
+            self._new_job(task, (), call, queue=queue, tenant=tenant, delay=delay, priority=priority)
+            for call in calls
+        ]
+        ids = self.backend.enqueue(jobs) if jobs else []
+        self._wake_workers()
+        return ids
+
+    def _new_job(
+        self,
+        task_name: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        queue: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        delay: Delay = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        unique_key: str | None = None,
+        max_attempts: int | None = None,
+    ) -> NewJob:
+        payload = build_payload(args, kwargs)
+        task = self.tasks.get(task_name)
+        if task is not None:
+            task.check_arguments(args, kwargs, self.dependencies)
+        options = task.options if task is not None else None
+        now = self.clock()
+        return NewJob(
+            id=JobId(new_id()),
+            task=task_name,
+            queue=queue or (options.queue if options else "default"),
+            payload=payload,
+            max_attempts=max_attempts or (options.max_attempts if options else 3),
+            run_at=_due_time(now, delay, run_at),
+            created_at=now,
+            priority=priority if priority is not None else (options.priority if options else 0),
+            tenant=tenant,
+            key=key,
+            unique_key=unique_key,
+        )
+
+    def _wake_workers(self) -> None:
+        for wake in self._wakers:
+            wake()
+
+    def add_waker(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` after every enqueue from this process; returns the function that unregisters it."""
+        self._wakers.append(wake)
+        return lambda: self._wakers.remove(wake)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        return self.backend.get_job(job_id)
+
+    def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        queue: str | None = None,
+        task: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> list[Job]:
+        """Jobs newest first; pass the last id as ``cursor`` for the next page."""
+        where = JobFilter(status=status, queue=queue, task=task, tenant=tenant, key=key)
+        return self.backend.list_jobs(where, limit=limit, cursor=cursor)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of the queue and the DLQ, in the shape of SPEC section 3."""
+        return {**self.dlq.stats(), "queues": queue_stats(self.backend, now=self.clock())}
+
+    # -- working -----------------------------------------------------------------------------------
+
+    def run_worker(
+        self,
+        *,
+        concurrency: int = 4,
+        queues: Sequence[str] | None = None,
+        burst: bool = False,
+        dependencies: Mapping[str, Any] | None = None,
+        grace: float = 30.0,
+        prefetch: int | None = None,
+        install_signal_handlers: bool = True,
+    ) -> WorkerSummary:
+        """Run a worker in this thread until stopped (SIGTERM/SIGINT), or, with ``burst``, until idle."""
+        from jobq.worker import Worker
+
+        worker = Worker(
+            self, concurrency=concurrency, queues=queues, burst=burst,
+            dependencies={**self.dependencies, **(dependencies or {})}, grace=grace, prefetch=prefetch,
+        )  # fmt: skip
+        return worker.run(install_signal_handlers=install_signal_handlers)
+
+
+def _due_time(now: float, delay: Delay, run_at: datetime | None) -> float:
+    if delay is not None and run_at is not None:
+        raise ValueError("pass delay or run_at, not both")
+    if run_at is not None:
+        return to_seconds(run_at)
+    if isinstance(delay, timedelta):
+        delay = delay.total_seconds()
+    if delay is not None and delay < 0:
+        raise ValueError(f"delay must not be negative, not {delay!r}")
+    return now + (delay or 0.0)

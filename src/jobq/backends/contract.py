@@ -1,0 +1,183 @@
+"""The storage contract: what the queue asks of a database, split by who asks it.
+
+Every backend (SQLite, PostgreSQL) implements ``Backend``; one contract test suite runs against each.
+All times are unix seconds, passed in by the caller so that one clock decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from jobq.job import (
+    ClaimedJob,
+    DeadLetter,
+    DeadLetterGroup,
+    DeadLetterId,
+    ErrorClass,
+    ExpiredLease,
+    Job,
+    JobId,
+    JobStatus,
+    Lease,
+    NewJob,
+    Outcome,
+    Resolution,
+)
+
+GroupBy = Literal["fingerprint", "task", "class", "tenant", "queue"]
+GROUP_BY: tuple[GroupBy, ...] = ("fingerprint", "task", "class", "tenant", "queue")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterFilter:
+    """Which dead letters an operation applies to; ``None`` means any."""
+
+    tenant: str | None = None
+    task: str | None = None
+    queue: str | None = None
+    error_class: ErrorClass | None = None
+    fingerprint: str | None = None
+    resolution: Resolution | None = None
+    since: float | None = None
+    until: float | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    """Which jobs a listing shows; ``None`` means any."""
+
+    status: JobStatus | None = None
+    queue: str | None = None
+    task: str | None = None
+    tenant: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterSummary:
+    """The raw counts behind ``app.dlq.stats()``."""
+
+    total: int
+    permanent: int
+    recent: int
+    avg_attempts: float
+    by_class: dict[str, int]
+    by_resolution: dict[str, int]
+
+
+class QueueStore(Protocol):
+    """What producers and workers need: put jobs in, claim them, record how each attempt ended."""
+
+    def enqueue(self, jobs: Sequence[NewJob]) -> list[JobId]:
+        """Store new jobs; a job whose unique key is pending already returns the pending job's id."""
+        ...
+
+    def claim(self, *, worker: str, queue: str | None, limit: int, lease: float, now: float) -> list[ClaimedJob]:
+        """Atomically take up to ``limit`` due jobs (any queue when ``queue`` is None) until ``now + lease``."""
+        ...
+
+    def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Apply outcomes in one transaction; each is fenced by its lease token. True where applied."""
+        ...
+
+    def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
+        """Renew leases; returns the ones this worker no longer holds."""
+        ...
+
+    def expired(self, *, now: float, limit: int) -> list[ExpiredLease]:
+        """Running jobs whose lease ran out before ``now``."""
+        ...
+
+    def next_due(self, *, queue: str | None) -> float | None:
+        """When the earliest queued job becomes due (None when nothing is queued)."""
+        ...
+
+    def changed(self) -> bool:
+        """Cheap check: has anything been committed by another connection since the last call?"""
+        ...
+
+
+class JobReader(Protocol):
+    """What operators read and clean up in the main queue."""
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job, or None."""
+        ...
+
+    def list_jobs(self, where: JobFilter, *, limit: int, cursor: str | None) -> list[Job]:
+        """Jobs newest first, after ``cursor`` (a job id) when given."""
+        ...
+
+    def job_counts(self, *, now: float) -> dict[str, dict[str, int]]:
+        """``{queue: {queued, scheduled, running, succeeded, dead}}``; scheduled = queued, due later."""
+        ...
+
+    def delete_jobs(self, statuses: Sequence[JobStatus], *, finished_before: float | None) -> int:
+        """Delete jobs in these states (finished before a time, when given); returns how many."""
+        ...
+
+
+class DeadLetterStore(Protocol):
+    """What the dead-letter queue needs."""
+
+    def list_dead(
+        self, where: DeadLetterFilter, *, limit: int, cursor: str | None, with_payload: bool
+    ) -> list[DeadLetter]:
+        """Dead letters newest first, after ``cursor`` (a dead-letter id) when given."""
+        ...
+
+    def get_dead(self, dead_letter_id: str) -> DeadLetter | None:
+        """One dead letter with payload and history, or None."""
+        ...
+
+    def count_dead(self, where: DeadLetterFilter) -> int:
+        """How many dead letters match."""
+        ...
+
+    def dead_ids(self, where: DeadLetterFilter, *, limit: int, cursor: str | None) -> list[DeadLetterId]:
+        """Ids of matching dead letters, newest first: bulk operations page through these."""
+        ...
+
+    def group_dead(self, where: DeadLetterFilter, *, by: GroupBy, limit: int) -> list[DeadLetterGroup]:
+        """Matching dead letters grouped by one column, largest group first."""
+        ...
+
+    def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
+        """In one transaction: enqueue ``job`` and mark the letter replayed as it.
+
+        Raises NotFound, or AlreadyReplayed unless ``force``.
+        """
+        ...
+
+    def resolve(self, dead_letter_id: str, resolution: Resolution, *, note: str | None) -> bool:
+        """Set an open (or pending-recovery) letter's resolution; False when it was not open."""
+        ...
+
+    def purge_dead(self, where: DeadLetterFilter) -> int:
+        """Delete matching dead letters; returns how many."""
+        ...
+
+    def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
+        """Store dead letters as they are (import); ids already present are skipped."""
+        ...
+
+    def dead_summary(self, *, since: float) -> DeadLetterSummary:
+        """Counts for stats; ``recent`` counts letters that failed at or after ``since``."""
+        ...
+
+
+class Backend(QueueStore, JobReader, DeadLetterStore, Protocol):
+    """A whole database behind jobq."""
+
+    url: str
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; returns it. Safe to run from many processes."""
+        ...
+
+    def close(self) -> None:
+        """Release every connection."""
+        ...

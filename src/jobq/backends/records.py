@@ -1,0 +1,157 @@
+"""Rows → domain records, and the few values both backends encode the same way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from jobq.backends.contract import DeadLetterFilter, JobFilter
+from jobq.clock import to_datetime
+from jobq.job import AttemptError, DeadLetter, DeadLetterId, ErrorClass, Job, JobId, JobStatus, Resolution
+
+Row = Mapping[str, Any]
+
+
+def error_to_json(error: AttemptError) -> str:
+    """One attempt error as the JSON object stored in a history."""
+    return json.dumps(error_to_dict(error), ensure_ascii=False)
+
+
+def error_to_dict(error: AttemptError) -> dict[str, Any]:
+    """One attempt error as plain JSON values (time in unix seconds)."""
+    return {
+        "attempt": error.attempt,
+        "at": error.at.timestamp(),
+        "error_type": error.error_type,
+        "message": error.message,
+        "traceback": error.traceback,
+        "worker": error.worker,
+        "duration": error.duration,
+    }
+
+
+def errors_from_json(value: str | list[dict[str, Any]]) -> tuple[AttemptError, ...]:
+    """A stored history (JSON text or already decoded) → attempt errors."""
+    items = json.loads(value) if isinstance(value, str) else value
+    return tuple(
+        AttemptError(
+            attempt=item["attempt"],
+            at=to_datetime(item["at"]),
+            error_type=item["error_type"],
+            message=item["message"],
+            traceback=item.get("traceback") or "",
+            worker=item.get("worker"),
+            duration=item.get("duration"),
+        )
+        for item in items
+    )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _time(value: float | None) -> Any:
+    return None if value is None else to_datetime(value)
+
+
+def job_from_row(row: Row) -> Job:
+    """A ``jobs`` row → Job."""
+    return Job(
+        id=JobId(row["id"]),
+        task=row["task"],
+        queue=row["queue"],
+        status=cast(JobStatus, row["status"]),
+        payload=_json(row["payload"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        priority=row["priority"],
+        tenant=row["tenant"],
+        key=row["key"],
+        unique_key=row["unique_key"],
+        errors=errors_from_json(row["errors"]),
+        created_at=_time(row["created_at"]),
+        run_at=_time(row["run_at"]),
+        started_at=_time(row["started_at"]),
+        finished_at=_time(row["finished_at"]),
+        worker=row["worker"],
+        replay_of=row["replay_of"],
+    )
+
+
+def dead_letter_from_row(row: Row) -> DeadLetter:
+    """A ``dead_letters`` row → DeadLetter (payload and errors may be absent from a light listing)."""
+    columns = set(row.keys())
+    return DeadLetter(
+        id=DeadLetterId(row["id"]),
+        job_id=JobId(row["job_id"]),
+        task=row["task"],
+        queue=row["queue"],
+        priority=row["priority"],
+        tenant=row["tenant"],
+        key=row["key"],
+        payload=_json(row["payload"]) if "payload" in columns else {},
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        errors=errors_from_json(row["errors"]) if "errors" in columns else (),
+        error_type=row["error_type"],
+        error_message=row["error_message"],
+        error_traceback=row["error_traceback"] if "error_traceback" in columns else "",
+        error_class=cast(ErrorClass, row["error_class"]),
+        fingerprint=row["fingerprint"],
+        failed_at=to_datetime(row["failed_at"]),
+        created_at=_time(row["created_at"]),
+        resolution=cast(Resolution, row["resolution"]),
+        replayed_at=_time(row["replayed_at"]),
+        replayed_as=row["replayed_as"],
+        note=row["note"],
+    )
+
+
+# Filters are composed from this fixed whitelist: field → column. Values are always bound.
+_DEAD_COLUMNS = {
+    "tenant": "tenant",
+    "task": "task",
+    "queue": "queue",
+    "error_class": "error_class",
+    "fingerprint": "fingerprint",
+    "resolution": "resolution",
+}
+_JOB_COLUMNS = {"status": "status", "queue": "queue", "task": "task", "tenant": "tenant", "key": "key"}
+
+Placeholder = Callable[[str], str]
+"""Renders a named parameter in the driver's style (``:name`` or ``%(name)s``)."""
+
+
+def dead_letter_conditions(
+    where: DeadLetterFilter, param: Placeholder, search_condition: str
+) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions (to AND together) and their parameters for a dead-letter filter."""
+    conditions, params = _equalities(_DEAD_COLUMNS, where, param)
+    if where.since is not None:
+        conditions.append(f"failed_at >= {param('since')}")
+        params["since"] = where.since
+    if where.until is not None:
+        conditions.append(f"failed_at < {param('until')}")
+        params["until"] = where.until
+    if where.search:
+        conditions.append(search_condition)
+        params["search"] = where.search
+    return conditions, params
+
+
+def job_conditions(where: JobFilter, param: Placeholder) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions and parameters for a job filter."""
+    return _equalities(_JOB_COLUMNS, where, param)
+
+
+def _equalities(columns: dict[str, str], where: Any, param: Placeholder) -> tuple[list[str], dict[str, Any]]:
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    for field, column in columns.items():
+        value = getattr(where, field)
+        if value is not None:
+            conditions.append(f"{column} = {param(field)}")
+            params[field] = value
+    return conditions, params

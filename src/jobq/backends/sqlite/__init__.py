@@ -1,0 +1,5 @@
+"""The embedded SQLite backend."""
+
+from jobq.backends.sqlite.backend import SQLiteBackend
+
+__all__ = ["SQLiteBackend"]

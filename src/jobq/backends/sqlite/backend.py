@@ -1,0 +1,408 @@
+"""The SQLite backend: the default, with zero infrastructure. WAL, short ``BEGIN IMMEDIATE`` writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from jobq.backends.contract import (
+    DeadLetterFilter,
+    DeadLetterSummary,
+    GroupBy,
+    JobFilter,
+)
+from jobq.backends.queries import load_queries
+from jobq.backends.records import (
+    dead_letter_conditions,
+    dead_letter_from_row,
+    error_to_dict,
+    error_to_json,
+    job_conditions,
+    job_from_row,
+)
+from jobq.backends.sqlite.connection import Connections, Durability
+from jobq.clock import to_datetime
+from jobq.errors import AlreadyReplayed, NotFound
+from jobq.job import (
+    ClaimedJob,
+    DeadLetter,
+    DeadLettered,
+    DeadLetterGroup,
+    DeadLetterId,
+    ExpiredLease,
+    Job,
+    JobId,
+    JobStatus,
+    Lease,
+    NewJob,
+    Outcome,
+    Released,
+    RetryLater,
+    Succeeded,
+)
+from jobq.payload import dumps as dump_payload
+
+SQL = load_queries("jobq.backends.sqlite", "queries.sql")
+
+# Group-by choices map to columns through this whitelist, never through user text.
+_GROUP_COLUMNS: dict[str, str] = {
+    "fingerprint": "fingerprint",
+    "task": "task",
+    "class": "error_class",
+    "tenant": "tenant",
+    "queue": "queue",
+}
+_LIGHT_DEAD_COLUMNS = (
+    "id, job_id, task, queue, priority, tenant, key, attempts, max_attempts, error_type, error_message, "
+    "error_class, fingerprint, failed_at, created_at, resolution, replayed_at, replayed_as, note"
+)
+
+
+def _param(name: str) -> str:
+    return f":{name}"
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+class SQLiteBackend:
+    """Jobs and dead letters in one SQLite file (or ``:memory:``, for tests in one process)."""
+
+    def __init__(self, path: str, *, durability: Durability = "full", busy_timeout: float = 5.0) -> None:
+        self.url = "sqlite://:memory:" if path == ":memory:" else f"sqlite:///{path}"
+        self._db = Connections(path, durability=durability, busy_timeout=busy_timeout)
+        self._data_version: int | None = None
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version."""
+        return self._db.migrate()
+
+    def close(self) -> None:
+        """Close every connection."""
+        self._db.close()
+
+    # -- producers and workers -------------------------------------------------------------------
+
+    def enqueue(self, jobs: Sequence[NewJob]) -> list[JobId]:
+        """Insert jobs: one statement when alone, one transaction when many."""
+        if len(jobs) == 1 and jobs[0].unique_key is None:
+            with self._db.autocommit() as conn:
+                conn.execute(SQL["insert_job"], _job_values(jobs[0]))
+            return [jobs[0].id]
+        with self._db.write() as conn:
+            unique = [job for job in jobs if job.unique_key is not None]
+            if not unique:
+                conn.executemany(SQL["insert_job"], [_job_values(job) for job in jobs])
+                return [job.id for job in jobs]
+            return [self._insert_one(conn, job) for job in jobs]
+
+    def _insert_one(self, conn: sqlite3.Connection, job: NewJob) -> JobId:
+        if conn.execute(SQL["insert_job"], _job_values(job)).rowcount == 1:
+            return job.id
+        row = conn.execute(SQL["pending_with_unique_key"], (job.unique_key,)).fetchone()
+        return JobId(row["id"])
+
+    def claim(self, *, worker: str, queue: str | None, limit: int, lease: float, now: float) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs in one ``UPDATE … RETURNING``."""
+        params = {"locked_until": now + lease, "worker": worker, "now": now, "limit": limit, "queue": queue}
+        statement = SQL["claim_from_any_queue"] if queue is None else SQL["claim_from_queue"]
+        with self._db.write() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        return [
+            ClaimedJob(
+                lease=Lease(JobId(row["id"]), row["token"]),
+                task=row["task"],
+                queue=row["queue"],
+                payload=json.loads(row["payload"]),
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                tenant=row["tenant"],
+                key=row["key"],
+                created_at=row["created_at"],
+                run_at=row["run_at"],
+            )
+            for row in rows
+        ]
+
+    def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Apply a batch of outcomes in one transaction, each fenced by its token."""
+        with self._db.write() as conn:
+            return [self._apply(conn, outcome) for outcome in outcomes]
+
+    def _apply(self, conn: sqlite3.Connection, outcome: Outcome) -> bool:
+        lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
+        match outcome:
+            case Succeeded(at=at):
+                return conn.execute(SQL["ack"], {**lease, "at": at}).rowcount == 1
+            case RetryLater(error=error, run_at=run_at, expired_at=expired_at):
+                params = {**lease, "run_at": run_at, "error": error_to_json(error), "expired_at": expired_at}
+                return conn.execute(SQL["retry"], params).rowcount == 1
+            case Released():
+                return conn.execute(SQL["release"], lease).rowcount == 1
+            case DeadLettered():
+                return self._bury(conn, outcome)
+        raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
+
+    def _bury(self, conn: sqlite3.Connection, outcome: DeadLettered) -> bool:
+        """Mark the job dead and write its dead letter: both in the caller's transaction, or neither."""
+        params = {
+            "id": outcome.lease.job_id,
+            "token": outcome.lease.token,
+            "at": outcome.at,
+            "error": error_to_json(outcome.error),
+            "expired_at": outcome.expired_at,
+        }
+        row = conn.execute(SQL["bury"], params).fetchone()
+        if row is None:
+            return False
+        error = outcome.error
+        conn.execute(
+            SQL["insert_dead_letter"],
+            {
+                **dict(zip(row.keys(), row, strict=True)),
+                "id": outcome.dead_letter_id,
+                "job_id": outcome.lease.job_id,
+                "error_type": error.error_type,
+                "error_message": error.message,
+                "error_traceback": error.traceback,
+                "error_class": outcome.error_class,
+                "fingerprint": outcome.fingerprint,
+                "failed_at": outcome.at,
+                "resolution": "open",
+                "replayed_at": None,
+                "replayed_as": None,
+                "note": None,
+            },
+        )
+        return True
+
+    def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
+        """Renew leases; the ones not renewed were taken over (or finished) elsewhere."""
+        lost = []
+        with self._db.write() as conn:
+            for lease in leases:
+                params = {"id": lease.job_id, "token": lease.token, "locked_until": until}
+                if conn.execute(SQL["extend_lease"], params).rowcount != 1:
+                    lost.append(lease)
+        return lost
+
+    def expired(self, *, now: float, limit: int) -> list[ExpiredLease]:
+        """Running jobs whose lease ran out."""
+        with self._db.read() as conn:
+            rows = conn.execute(SQL["expired_leases"], {"now": now, "limit": limit}).fetchall()
+        return [
+            ExpiredLease(
+                lease=Lease(JobId(row["id"]), row["token"]),
+                task=row["task"],
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                worker=row["worker"],
+                started_at=row["started_at"],
+            )
+            for row in rows
+        ]
+
+    def next_due(self, *, queue: str | None) -> float | None:
+        """The earliest ``run_at`` among queued jobs."""
+        with self._db.read() as conn:
+            if queue is None:
+                row = conn.execute(SQL["next_due"]).fetchone()
+            else:
+                row = conn.execute(SQL["next_due_in_queue"], {"queue": queue}).fetchone()
+        value: float | None = row[0]
+        return value
+
+    def changed(self) -> bool:
+        """``PRAGMA data_version`` moves when another connection commits: a poll that costs microseconds."""
+        with self._db.read() as conn:
+            version: int = conn.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._data_version
+        self._data_version = version
+        return changed
+
+    # -- the main queue, for operators -----------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job."""
+        with self._db.read() as conn:
+            row = conn.execute(SQL["get_job"], (job_id,)).fetchone()
+        return None if row is None else job_from_row(row)
+
+    def list_jobs(self, where: JobFilter, *, limit: int, cursor: str | None) -> list[Job]:
+        """Jobs newest first."""
+        conditions, params = job_conditions(where, _param)
+        if cursor is not None:
+            conditions.append("id < :cursor")
+            params["cursor"] = cursor
+        params["limit"] = limit
+        sql = f"SELECT * FROM jobs {_where(conditions)} ORDER BY id DESC LIMIT :limit"
+        with self._db.read() as conn:
+            return [job_from_row(row) for row in conn.execute(sql, params)]
+
+    def job_counts(self, *, now: float) -> dict[str, dict[str, int]]:
+        """Counts by queue and state; queued jobs due later count as scheduled."""
+        counts: dict[str, dict[str, int]] = {}
+        with self._db.read() as conn:
+            for row in conn.execute(SQL["job_counts"], {"now": now}):
+                queue = counts.setdefault(
+                    row["queue"], {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 0, "dead": 0}
+                )
+                state = "scheduled" if row["status"] == "queued" and row["later"] else row["status"]
+                queue[state] += row["n"]
+        return counts
+
+    def delete_jobs(self, statuses: Sequence[JobStatus], *, finished_before: float | None) -> int:
+        """Delete jobs in the given states."""
+        params: dict[str, Any] = {"statuses": json.dumps(list(statuses)), "before": finished_before}
+        sql = (
+            "DELETE FROM jobs WHERE status IN (SELECT value FROM json_each(:statuses))"
+            " AND (:before IS NULL OR coalesce(finished_at, created_at) < :before)"
+        )
+        with self._db.write() as conn:
+            return conn.execute(sql, params).rowcount
+
+    # -- the dead-letter queue -------------------------------------------------------------------
+
+    def _dead_where(self, where: DeadLetterFilter) -> tuple[list[str], dict[str, Any]]:
+        search = "instr(lower(error_message), lower(:search)) > 0"
+        return dead_letter_conditions(where, _param, search)
+
+    def list_dead(
+        self, where: DeadLetterFilter, *, limit: int, cursor: str | None, with_payload: bool
+    ) -> list[DeadLetter]:
+        """Dead letters newest first; the light form skips payload, history and traceback."""
+        conditions, params = self._dead_where(where)
+        if cursor is not None:
+            conditions.append("id < :cursor")
+            params["cursor"] = cursor
+        params["limit"] = limit
+        columns = "*" if with_payload else _LIGHT_DEAD_COLUMNS
+        sql = f"SELECT {columns} FROM dead_letters {_where(conditions)} ORDER BY id DESC LIMIT :limit"
+        with self._db.read() as conn:
+            return [dead_letter_from_row(row) for row in conn.execute(sql, params)]
+
+    def get_dead(self, dead_letter_id: str) -> DeadLetter | None:
+        """One dead letter."""
+        with self._db.read() as conn:
+            row = conn.execute(SQL["get_dead_letter"], (dead_letter_id,)).fetchone()
+        return None if row is None else dead_letter_from_row(row)
+
+    def count_dead(self, where: DeadLetterFilter) -> int:
+        """How many match."""
+        conditions, params = self._dead_where(where)
+        with self._db.read() as conn:
+            count: int = conn.execute(f"SELECT count(*) FROM dead_letters {_where(conditions)}", params).fetchone()[0]
+        return count
+
+    def dead_ids(self, where: DeadLetterFilter, *, limit: int, cursor: str | None) -> list[DeadLetterId]:
+        """Matching ids, newest first."""
+        conditions, params = self._dead_where(where)
+        if cursor is not None:
+            conditions.append("id < :cursor")
+            params["cursor"] = cursor
+        params["limit"] = limit
+        sql = f"SELECT id FROM dead_letters {_where(conditions)} ORDER BY id DESC LIMIT :limit"
+        with self._db.read() as conn:
+            return [DeadLetterId(row[0]) for row in conn.execute(sql, params)]
+
+    def group_dead(self, where: DeadLetterFilter, *, by: GroupBy, limit: int) -> list[DeadLetterGroup]:
+        """Groups with counts, first and last failure, and the newest letter as a sample."""
+        column = _GROUP_COLUMNS[by]
+        conditions, params = self._dead_where(where)
+        params["limit"] = limit
+        sql = (
+            f"WITH groups AS (SELECT {column} AS value, count(*) AS n, min(failed_at) AS first_seen,"
+            f" max(failed_at) AS last_seen, max(id) AS sample_id FROM dead_letters {_where(conditions)}"
+            f" GROUP BY {column} ORDER BY n DESC, last_seen DESC LIMIT :limit)"
+            " SELECT groups.*, d.error_type, d.error_message FROM groups"
+            " JOIN dead_letters AS d ON d.id = groups.sample_id ORDER BY n DESC, last_seen DESC"
+        )
+        with self._db.read() as conn:
+            return [
+                DeadLetterGroup(
+                    value=row["value"],
+                    count=row["n"],
+                    first_seen=to_datetime(row["first_seen"]),
+                    last_seen=to_datetime(row["last_seen"]),
+                    sample_id=DeadLetterId(row["sample_id"]),
+                    sample_error_type=row["error_type"],
+                    sample_message=row["error_message"],
+                )
+                for row in conn.execute(sql, params)
+            ]
+
+    def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
+        """Enqueue the replay and mark the letter in one ``BEGIN IMMEDIATE``: two racing callers make one job."""
+        with self._db.write() as conn:
+            params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force}
+            if conn.execute(SQL["replay_dead_letter"], params).rowcount == 1:
+                conn.execute(SQL["insert_job"], _job_values(job))
+                return job.id
+            row = conn.execute(SQL["get_dead_letter"], (dead_letter_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no dead letter {dead_letter_id}")
+        raise AlreadyReplayed(
+            f"dead letter {dead_letter_id} was already replayed as {row['replayed_as']}; use force to replay again"
+        )
+
+    def resolve(self, dead_letter_id: str, resolution: str, *, note: str | None) -> bool:
+        """Abandon (or otherwise close) an open letter."""
+        params = {"id": dead_letter_id, "resolution": resolution, "note": note}
+        with self._db.write() as conn:
+            return conn.execute(SQL["resolve_dead_letter"], params).rowcount == 1
+
+    def purge_dead(self, where: DeadLetterFilter) -> int:
+        """Delete matching letters."""
+        conditions, params = self._dead_where(where)
+        with self._db.write() as conn:
+            return conn.execute(f"DELETE FROM dead_letters {_where(conditions)}", params).rowcount
+
+    def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
+        """Store letters as they are; existing ids are skipped."""
+        with self._db.write() as conn:
+            return sum(conn.execute(SQL["insert_dead_letter"], _letter_values(letter)).rowcount for letter in letters)
+
+    def dead_summary(self, *, since: float) -> DeadLetterSummary:
+        """Totals, recent count, mean attempts, and counts by class and resolution."""
+        with self._db.read() as conn:
+            row = conn.execute(SQL["dead_letter_summary"], {"since": since}).fetchone()
+            by_class = dict(conn.execute(SQL["dead_letters_by_class"]).fetchall())
+            by_resolution = dict(conn.execute(SQL["dead_letters_by_resolution"]).fetchall())
+        return DeadLetterSummary(
+            total=row["total"],
+            permanent=row["permanent"],
+            recent=row["recent"],
+            avg_attempts=float(row["avg_attempts"] or 0.0),
+            by_class=by_class,
+            by_resolution=by_resolution,
+        )
+
+
+def _job_values(job: NewJob) -> tuple[Any, ...]:
+    return (
+        job.id, job.task, job.queue, job.priority, dump_payload(job.payload), job.tenant, job.key,
+        job.unique_key, job.max_attempts, job.run_at, job.created_at, job.replay_of,
+    )  # fmt: skip
+
+
+def _letter_values(letter: DeadLetter) -> dict[str, Any]:
+    def seconds(moment: Any) -> float | None:
+        return None if moment is None else float(moment.timestamp())
+
+    return {
+        "id": letter.id, "job_id": letter.job_id, "task": letter.task, "queue": letter.queue,
+        "priority": letter.priority, "tenant": letter.tenant, "key": letter.key,
+        "payload": dump_payload(letter.payload), "attempts": letter.attempts, "max_attempts": letter.max_attempts,
+        "errors": json.dumps([error_to_dict(e) for e in letter.errors], ensure_ascii=False),
+        "error_type": letter.error_type, "error_message": letter.error_message,
+        "error_traceback": letter.error_traceback, "error_class": letter.error_class,
+        "fingerprint": letter.fingerprint, "failed_at": seconds(letter.failed_at),
+        "created_at": seconds(letter.created_at), "resolution": letter.resolution,
+        "replayed_at": seconds(letter.replayed_at), "replayed_as": letter.replayed_as, "note": letter.note,
+    }  # fmt: skip
+
+

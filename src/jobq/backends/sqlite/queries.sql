@@ -1,0 +1,112 @@
+-- Every statement the SQLite backend runs. Values are always bound parameters.
+
+-- name: insert_job
+INSERT INTO jobs (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts,
+                  run_at, created_at, replay_of)
+VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING;
+
+-- name: pending_with_unique_key
+SELECT id FROM jobs WHERE unique_key = ? AND status IN ('queued', 'running');
+
+-- name: claim_from_queue
+UPDATE jobs
+   SET status = 'running', attempts = attempts + 1, token = token + 1,
+       locked_until = :locked_until, worker = :worker, started_at = :now
+ WHERE id IN (SELECT id FROM jobs
+               WHERE status = 'queued' AND queue = :queue AND run_at <= :now
+               ORDER BY priority DESC, run_at, id
+               LIMIT :limit)
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
+
+-- name: claim_from_any_queue
+UPDATE jobs
+   SET status = 'running', attempts = attempts + 1, token = token + 1,
+       locked_until = :locked_until, worker = :worker, started_at = :now
+ WHERE id IN (SELECT id FROM jobs
+               WHERE status = 'queued' AND run_at <= :now
+               ORDER BY priority DESC, run_at, id
+               LIMIT :limit)
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
+
+-- name: ack
+UPDATE jobs SET status = 'succeeded', finished_at = :at, locked_until = NULL
+ WHERE id = :id AND token = :token AND status = 'running';
+
+-- name: retry
+UPDATE jobs
+   SET status = 'queued', run_at = :run_at, errors = json_insert(errors, '$[#]', json(:error)),
+       locked_until = NULL, worker = NULL
+ WHERE id = :id AND token = :token AND status = 'running'
+   AND (:expired_at IS NULL OR locked_until < :expired_at);
+
+-- name: release
+UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, worker = NULL
+ WHERE id = :id AND token = :token AND status = 'running';
+
+-- name: bury
+UPDATE jobs
+   SET status = 'dead', finished_at = :at, errors = json_insert(errors, '$[#]', json(:error)),
+       locked_until = NULL
+ WHERE id = :id AND token = :token AND status = 'running'
+   AND (:expired_at IS NULL OR locked_until < :expired_at)
+RETURNING task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, created_at;
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
+                          errors, error_type, error_message, error_traceback, error_class, fingerprint,
+                          failed_at, created_at, resolution, replayed_at, replayed_as, note)
+VALUES (:id, :job_id, :task, :queue, :priority, :tenant, :key, :payload, :attempts, :max_attempts,
+        :errors, :error_type, :error_message, :error_traceback, :error_class, :fingerprint,
+        :failed_at, :created_at, :resolution, :replayed_at, :replayed_as, :note)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: extend_lease
+UPDATE jobs SET locked_until = :locked_until
+ WHERE id = :id AND token = :token AND status = 'running';
+
+-- name: expired_leases
+SELECT id, token, task, attempts, max_attempts, worker, started_at
+  FROM jobs
+ WHERE status = 'running' AND locked_until < :now
+ ORDER BY locked_until
+ LIMIT :limit;
+
+-- name: next_due_in_queue
+SELECT min(run_at) FROM jobs WHERE status = 'queued' AND queue = :queue;
+
+-- name: next_due
+SELECT min(run_at) FROM jobs WHERE status = 'queued';
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = ?;
+
+-- name: job_counts
+SELECT queue, status, run_at > :now AS later, count(*) AS n
+  FROM jobs
+ GROUP BY queue, status, later;
+
+-- name: get_dead_letter
+SELECT * FROM dead_letters WHERE id = ?;
+
+-- name: replay_dead_letter
+UPDATE dead_letters
+   SET resolution = 'replayed', replayed_at = :now, replayed_as = :new_job_id
+ WHERE id = :id AND (:force OR resolution NOT IN ('replayed', 'recovered'));
+
+-- name: resolve_dead_letter
+UPDATE dead_letters SET resolution = :resolution, note = coalesce(:note, note)
+ WHERE id = :id AND resolution IN ('open', 'pending_recovery');
+
+-- name: dead_letter_summary
+SELECT count(*) AS total,
+       coalesce(sum(error_class != 'recoverable'), 0) AS permanent,
+       coalesce(sum(failed_at >= :since), 0) AS recent,
+       avg(attempts) AS avg_attempts
+  FROM dead_letters;
+
+-- name: dead_letters_by_class
+SELECT error_class, count(*) FROM dead_letters GROUP BY error_class;
+
+-- name: dead_letters_by_resolution
+SELECT resolution, count(*) FROM dead_letters GROUP BY resolution;

@@ -1,0 +1,55 @@
+"""What every command shares: the options of the ``jobq`` group and how to load the user's app."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import NoReturn
+
+import click
+
+from jobq.app import App
+from jobq.errors import JobqError
+
+
+@dataclass
+class Context:
+    """The global options, and the app they name (loaded once, on first use)."""
+
+    url: str | None = None
+    app_path: str | None = None
+    as_json: bool = False
+    _app: App | None = None
+
+    def app(self) -> App:
+        """The user's app from ``--app``, or a bare app on ``--url`` (enough for everything but running tasks)."""
+        if self._app is None:
+            self._app = load_app(self.app_path, self.url) if self.app_path else App(self.url)
+        return self._app
+
+
+def load_app(path: str, url: str | None) -> App:
+    """Import ``module:attribute`` (the current directory is on ``sys.path``); ``--url`` overrides its URL."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise JobqError(f"--app {path!r}: expected module:attribute, e.g. myproject.tasks:app")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is one line for the operator
+        raise JobqError(f"--app {path!r}: cannot import {module_name}: {type(exc).__name__}: {exc}") from None
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        raise JobqError(f"--app {path!r}: {module_name}.{attribute} is not a jobq.App")
+    if url:
+        app.url = url
+    return app
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one line on stderr and exit."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)

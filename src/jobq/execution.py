@@ -1,0 +1,84 @@
+"""One attempt's failure turned into a decision: retry at a time, or dead-letter with a class.
+
+This is the whole failure path, in one place: describe the error → classify it (task overrides first,
+then the app's policy and defaults) → retry while attempts remain and the class allows, else dead-letter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from jobq.classify import Classifier, Decision
+from jobq.clock import to_datetime
+from jobq.fingerprint import describe, failing_frame, fingerprint
+from jobq.job import AttemptError, ClaimedJob, DeadLettered, DeadLetterId, RetryLater, new_id
+from jobq.retry import DEFAULT_BACKOFF
+from jobq.task import TaskOptions
+
+log = logging.getLogger("jobq.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """Who ran which attempt of a job, and when."""
+
+    job: ClaimedJob
+    worker: str
+    started: float
+
+
+def decide(options: TaskOptions | None, exc: BaseException, classifier: Classifier, now: float) -> Decision:
+    """The class and action for ``exc``: the task's ``dead_on``/``retry_on`` win over the classifier."""
+    decision = classifier(exc, now)
+    if options is not None and isinstance(exc, options.dead_on):
+        return Decision(decision.error_class, "dead")
+    if options is not None and isinstance(exc, options.retry_on):
+        return Decision(decision.error_class, "retry", decision.delay)
+    return decision
+
+
+def failure_outcome(
+    attempt: Attempt,
+    exc: BaseException,
+    *,
+    options: TaskOptions | None,
+    classifier: Classifier,
+    now: float,
+    expired_at: float | None = None,
+) -> RetryLater | DeadLettered:
+    """What happens to a job whose attempt raised ``exc`` (``options`` is None for an unknown task)."""
+    job = attempt.job
+    error_type, message, traceback = describe(exc)
+    error = AttemptError(
+        attempt=job.attempts,
+        at=to_datetime(now),
+        error_type=error_type,
+        message=message,
+        traceback=traceback,
+        worker=attempt.worker,
+        duration=max(0.0, now - attempt.started),
+    )
+    decision = decide(options, exc, classifier, now)
+    if decision.action == "retry" and job.attempts < job.max_attempts:
+        delay = decision.delay if decision.delay is not None else _backoff(options, job.attempts)
+        return RetryLater(job.lease, error, run_at=now + delay, expired_at=expired_at)
+    return DeadLettered(
+        job.lease,
+        error,
+        error_class=decision.error_class,
+        fingerprint=fingerprint(error_type, message, failing_frame(exc)),
+        dead_letter_id=DeadLetterId(new_id()),
+        at=now,
+        expired_at=expired_at,
+    )
+
+
+def _backoff(options: TaskOptions | None, attempt: int) -> float:
+    """The task's delay before the next attempt; a custom policy that fails falls back to the default."""
+    backoff = options.backoff if options is not None else DEFAULT_BACKOFF
+    try:
+        return backoff.delay(attempt)
+    except Exception:
+        log.exception("Backoff policy %r failed for attempt %d; using the default", backoff, attempt)
+        return DEFAULT_BACKOFF.delay(attempt)

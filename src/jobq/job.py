@@ -1,0 +1,230 @@
+"""The domain records: jobs, their attempt errors and dead letters. Plain frozen values, no I/O."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, NewType
+
+JobId = NewType("JobId", str)
+DeadLetterId = NewType("DeadLetterId", str)
+
+JobStatus = Literal["queued", "running", "succeeded", "dead"]
+JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "dead")
+
+ErrorClass = Literal["recoverable", "user_error", "system_error", "unknown"]
+ERROR_CLASSES: tuple[ErrorClass, ...] = ("recoverable", "user_error", "system_error", "unknown")
+
+Resolution = Literal["open", "pending_recovery", "replayed", "recovered", "abandoned"]
+RESOLUTIONS: tuple[Resolution, ...] = ("open", "pending_recovery", "replayed", "recovered", "abandoned")
+
+Payload = dict[str, Any]
+"""A job's arguments as stored: ``{"args": [...], "kwargs": {...}}``, JSON only."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptError:
+    """One failed attempt of a job, as kept in its error history."""
+
+    attempt: int
+    at: datetime
+    error_type: str
+    message: str
+    traceback: str = ""
+    worker: str | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One call of a task, in whatever state it is now."""
+
+    id: JobId
+    task: str
+    queue: str
+    status: JobStatus
+    payload: Payload
+    attempts: int
+    max_attempts: int
+    priority: int = 0
+    tenant: str | None = None
+    key: str | None = None
+    unique_key: str | None = None
+    errors: tuple[AttemptError, ...] = ()
+    created_at: datetime | None = None
+    run_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker: str | None = None
+    replay_of: DeadLetterId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that failed for good, with everything needed to understand and replay it."""
+
+    id: DeadLetterId
+    job_id: JobId
+    task: str
+    queue: str
+    payload: Payload
+    attempts: int
+    max_attempts: int
+    error_type: str
+    error_message: str
+    error_traceback: str
+    error_class: ErrorClass
+    fingerprint: str
+    failed_at: datetime
+    tenant: str | None = None
+    key: str | None = None
+    priority: int = 0
+    errors: tuple[AttemptError, ...] = ()
+    resolution: Resolution = "open"
+    replayed_at: datetime | None = None
+    replayed_as: JobId | None = None
+    note: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterGroup:
+    """Dead letters sharing one value (a fingerprint, task, class, tenant or queue)."""
+
+    value: str | None
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    sample_id: DeadLetterId
+    sample_error_type: str
+    sample_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """What a producer hands the store: a job before it has a state."""
+
+    id: JobId
+    task: str
+    queue: str
+    payload: Payload
+    max_attempts: int
+    run_at: float
+    created_at: float
+    priority: int = 0
+    tenant: str | None = None
+    key: str | None = None
+    unique_key: str | None = None
+    replay_of: DeadLetterId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A worker's hold on a running job; ``token`` fences every write the worker makes about it."""
+
+    job_id: JobId
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job a worker has just claimed: what it needs to run it, and the lease that fences it."""
+
+    lease: Lease
+    task: str
+    queue: str
+    payload: Payload
+    attempts: int
+    max_attempts: int
+    tenant: str | None = None
+    key: str | None = None
+    created_at: float = 0.0
+    run_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredLease:
+    """A running job whose lease ran out: its worker is presumed lost."""
+
+    lease: Lease
+    task: str
+    attempts: int
+    max_attempts: int
+    worker: str | None
+    started_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Succeeded:
+    """Outcome: the attempt returned."""
+
+    lease: Lease
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """Outcome: the attempt failed and the job runs again at ``run_at``."""
+
+    lease: Lease
+    error: AttemptError
+    run_at: float
+    expired_at: float | None = None
+    """Set when rescuing a lost worker's job: apply only if the lease is still expired at this time."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLettered:
+    """Outcome: the attempt failed for good; the job moves to the DLQ as ``dead_letter_id``."""
+
+    lease: Lease
+    error: AttemptError
+    error_class: ErrorClass
+    fingerprint: str
+    dead_letter_id: DeadLetterId
+    at: float
+    expired_at: float | None = None
+    """As for RetryLater: a rescue applies only to a lease that is still expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """Outcome: the job never really ran (shutdown); it returns to the queue without using an attempt."""
+
+    lease: Lease
+
+
+Outcome = Succeeded | RetryLater | DeadLettered | Released
+
+
+# -- ids ------------------------------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass
+class _IdState:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_ms: int = -1
+    last_random: int = 0
+
+
+_id_state = _IdState()
+
+
+def new_id() -> str:
+    """A ULID: 26 characters that sort by creation time (monotonic within a process)."""
+    ms = time.time_ns() // 1_000_000
+    with _id_state.lock:
+        if ms <= _id_state.last_ms:
+            # Same millisecond (or the clock stepped back): keep order by counting up the random part.
+            ms = _id_state.last_ms
+            random_part = _id_state.last_random + 1
+        else:
+            random_part = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
+        _id_state.last_ms, _id_state.last_random = ms, random_part
+    value = (ms << 80) | random_part
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))

@@ -1,0 +1,102 @@
+"""Records ↔ plain JSON values, with SPEC's key names: what exports, the CLI and the API all speak."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, cast
+
+from jobq.errors import JobqError
+from jobq.job import (
+    ERROR_CLASSES,
+    RESOLUTIONS,
+    AttemptError,
+    DeadLetter,
+    DeadLetterId,
+    ErrorClass,
+    Job,
+    JobId,
+    Resolution,
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    """A job as JSON values; times as ISO 8601."""
+    return cast(dict[str, Any], _plain(asdict(job)))
+
+
+def dead_letter_to_dict(letter: DeadLetter) -> dict[str, Any]:
+    """A dead letter as JSON values; times as ISO 8601."""
+    return cast(dict[str, Any], _plain(asdict(letter)))
+
+
+def _time(value: Any, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise JobqError(f"{field}: {value!r} is not an ISO 8601 time") from None
+
+
+def dead_letter_from_dict(data: dict[str, Any]) -> DeadLetter:
+    """A dead letter back from ``dead_letter_to_dict`` output (an import); one-line error when malformed."""
+    try:
+        error_class = data["error_class"]
+        resolution = data.get("resolution", "open")
+        if error_class not in ERROR_CLASSES or resolution not in RESOLUTIONS:
+            raise JobqError(f"unknown error_class {error_class!r} or resolution {resolution!r}")
+        failed_at = _time(data["failed_at"], "failed_at")
+        assert failed_at is not None
+        return DeadLetter(
+            id=DeadLetterId(str(data["id"])),
+            job_id=JobId(str(data["job_id"])),
+            task=str(data["task"]),
+            queue=str(data["queue"]),
+            priority=int(data.get("priority", 0)),
+            tenant=data.get("tenant"),
+            key=data.get("key"),
+            payload=dict(data["payload"]),
+            attempts=int(data["attempts"]),
+            max_attempts=int(data.get("max_attempts", data["attempts"])),
+            errors=tuple(_error_from_dict(item) for item in data.get("errors", [])),
+            error_type=str(data["error_type"]),
+            error_message=str(data["error_message"]),
+            error_traceback=str(data.get("error_traceback", "")),
+            error_class=cast(ErrorClass, error_class),
+            fingerprint=str(data["fingerprint"]),
+            failed_at=failed_at,
+            created_at=_time(data.get("created_at"), "created_at"),
+            resolution=cast(Resolution, resolution),
+            replayed_at=_time(data.get("replayed_at"), "replayed_at"),
+            replayed_as=data.get("replayed_as"),
+            note=data.get("note"),
+        )
+    except KeyError as exc:
+        raise JobqError(f"dead letter is missing the field {exc.args[0]!r}") from None
+    except (TypeError, ValueError, AssertionError) as exc:
+        raise JobqError(f"malformed dead letter: {exc}") from None
+
+
+def _error_from_dict(data: dict[str, Any]) -> AttemptError:
+    at = _time(data["at"], "errors[].at")
+    assert at is not None
+    return AttemptError(
+        attempt=int(data["attempt"]),
+        at=at,
+        error_type=str(data["error_type"]),
+        message=str(data["message"]),
+        traceback=str(data.get("traceback") or ""),
+        worker=data.get("worker"),
+        duration=data.get("duration"),
+    )

@@ -1,0 +1,107 @@
+"""Tasks: a registered function, its options, and the way to enqueue calls of it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+from jobq.errors import PayloadError
+from jobq.job import JobId, Payload
+from jobq.retry import Backoff
+
+if TYPE_CHECKING:
+    from jobq.app import App
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ExceptionTypes = tuple[type[BaseException], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    """How jobs of a task are queued, retried and timed out."""
+
+    queue: str
+    max_attempts: int
+    backoff: Backoff
+    timeout: float | None
+    priority: int
+    retry_on: ExceptionTypes
+    dead_on: ExceptionTypes
+
+
+class Task(Generic[P, R]):
+    """A function registered with an app. Call it to run it here; ``enqueue`` it to run it in a worker."""
+
+    def __init__(self, app: App, fn: Callable[P, R], name: str, options: TaskOptions) -> None:
+        self.app = app
+        self.fn = fn
+        self.name = name
+        self.options = options
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.signature = inspect.signature(fn)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} queue={self.options.queue!r}>"
+
+    def enqueue(
+        self,
+        *args: Any,
+        _tenant: str | None = None,
+        _key: str | None = None,
+        _delay: float | timedelta | None = None,
+        _run_at: datetime | None = None,
+        _priority: int | None = None,
+        _unique_key: str | None = None,
+        _queue: str | None = None,
+        **kwargs: Any,
+    ) -> JobId:
+        """Queue one call; returns the job id (the pending job's id when ``_unique_key`` is taken)."""
+        return self.app.enqueue(
+            self.name, kwargs, args=args, tenant=_tenant, key=_key, delay=_delay, run_at=_run_at,
+            priority=_priority, unique_key=_unique_key, queue=_queue,
+        )  # fmt: skip
+
+    def enqueue_many(
+        self,
+        calls: Iterable[Mapping[str, Any]],
+        *,
+        tenant: str | None = None,
+        delay: float | timedelta | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+    ) -> list[JobId]:
+        """Queue many calls (each a mapping of keyword arguments) in one transaction."""
+        return self.app.enqueue_many(
+            self.name, calls, tenant=tenant, delay=delay, priority=priority, queue=queue
+        )
+
+    def check_arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any], injected: Iterable[str]) -> None:
+        """Raise PayloadError when the handler could not accept these arguments."""
+        provided = {name: None for name in injected if name in self.signature.parameters and name not in kwargs}
+        try:
+            self.signature.bind(*args, **kwargs, **provided)
+        except TypeError as exc:
+            raise PayloadError(f"task {self.name} cannot take this payload: {exc}") from None
+
+    def call_arguments(self, payload: Payload, dependencies: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """The arguments to call the handler with: the payload plus the dependencies it asks for by name."""
+        args: list[Any] = payload.get("args", [])
+        kwargs: dict[str, Any] = dict(payload.get("kwargs", {}))
+        for name in self.signature.parameters:
+            if name in dependencies and name not in kwargs:
+                kwargs[name] = dependencies[name]
+        self.check_arguments(args, kwargs, ())
+        return args, kwargs
+
+
+AnyHandler = Callable[..., Any] | Callable[..., Awaitable[Any]]

@@ -1,0 +1,474 @@
+"""The worker: claim due jobs in batches, run them, record outcomes in groups, keep leases alive.
+
+Threads, and what each owns:
+- the loop (the caller's thread): claims, dispatches, records outcomes, rescues lost leases;
+- ``concurrency`` runner threads for ``def`` handlers, and one event loop thread for ``async def`` ones;
+- a heartbeat thread that renews the leases of every held job, so a busy handler cannot starve it.
+
+Outcomes are recorded in groups (one transaction for many jobs): a crash between running a job and
+recording it makes the job run again after its lease expires — at-least-once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from jobq.errors import JobTimeout, StorageError, UnknownTask, WorkerLost
+from jobq.execution import Attempt, failure_outcome
+from jobq.job import ClaimedJob, DeadLettered, JobId, Lease, Outcome, Released, RetryLater, Succeeded, new_id
+from jobq.task import Task
+
+if TYPE_CHECKING:
+    from jobq.app import App
+
+log = logging.getLogger("jobq.worker")
+
+FLUSH_BATCH = 256  # outcomes recorded per transaction at most
+FLUSH_AGE = 0.05  # seconds an outcome may wait to be grouped with others
+RESCUE_EVERY = 5.0  # seconds between looks for lost leases (at most; shorter leases look more often)
+STORAGE_RETRY = 0.5  # seconds to wait after the database refused a write
+
+
+@dataclass(slots=True)
+class WorkerSummary:
+    """What a worker did before it stopped."""
+
+    worker: str
+    succeeded: int = 0
+    retried: int = 0
+    dead: int = 0
+    released: int = 0
+    rescued: int = 0
+
+    @property
+    def processed(self) -> int:
+        """Attempts that ended (succeeded, retried or dead)."""
+        return self.succeeded + self.retried + self.dead
+
+
+@dataclass(slots=True)
+class _Done:
+    """A finished attempt, handed from a runner to the loop."""
+
+    attempt: Attempt
+    error: BaseException | None
+    finished: float
+
+
+@dataclass(slots=True)
+class _Running:
+    attempt: Attempt
+    deadline: float | None
+
+
+_WAKE = object()
+
+
+class Worker:
+    """Runs jobs of an app until stopped, or until idle in burst mode."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        concurrency: int = 4,
+        queues: Sequence[str] | None = None,
+        burst: bool = False,
+        dependencies: Mapping[str, Any] | None = None,
+        grace: float = 30.0,
+        prefetch: int | None = None,
+        poll_interval: float = 0.005,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
+        self.app = app
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+        self.concurrency = concurrency
+        self.queues: Sequence[str | None] = list(queues) if queues else [None]
+        self.burst = burst
+        self.dependencies = dict(dependencies or {})
+        self.grace = grace
+        self.prefetch = prefetch if prefetch is not None else max(64, 4 * concurrency)
+        self.poll_interval = poll_interval
+        self.summary = WorkerSummary(self.id)
+        self._clock = app.clock
+        self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._todo: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
+        self._buffer: deque[ClaimedJob] = deque()
+        self._running: dict[JobId, _Running] = {}
+        self._pending: list[Outcome] = []
+        self._pending_since = 0.0
+        self._held: dict[JobId, Lease] = {}
+        self._held_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._halt = threading.Event()
+        self._stop_deadline: float | None = None
+        self._may_have_work = True
+        self._next_due: float | None = None
+        self._next_rescue = 0.0
+        self._runners = 0
+        self._runners_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._async_slots: asyncio.Semaphore | None = None
+
+    # -- control -----------------------------------------------------------------------------------
+
+    def stop(self, *, immediately: bool = False) -> None:
+        """Stop claiming and finish running jobs within the grace period; ``immediately`` stops now."""
+        if immediately:
+            self._halt.set()
+        self._stopping.set()
+        self._events.put(_WAKE)
+
+    def wake(self) -> None:
+        """Something was enqueued in this process: look for work now."""
+        self._may_have_work = True
+        self._events.put(_WAKE)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        first = not self._stopping.is_set()
+        log.warning(
+            "Received %s: %s",
+            signal.Signals(signum).name,
+            "finishing running jobs (send again to stop at once)" if first else "stopping at once",
+        )
+        self.stop(immediately=not first)
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def run(self, *, install_signal_handlers: bool = True) -> WorkerSummary:
+        """Work until stopped; returns what was done."""
+        previous = self._install_signals() if install_signal_handlers else {}
+        remove_waker = self.app.add_waker(self.wake)
+        heartbeat = threading.Thread(target=self._heartbeat, name="jobq-heartbeat", daemon=True)
+        heartbeat.start()
+        log.info("Worker %s started (concurrency %d, queues %s)", self.id, self.concurrency, self._queue_names())
+        try:
+            self._loop_until_stopped()
+        finally:
+            remove_waker()
+            self._halt.set()
+            for _ in range(self._runners):
+                self._todo.put(None)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        log.info("Worker %s stopped: %s", self.id, self.summary)
+        return self.summary
+
+    def _queue_names(self) -> str:
+        return ",".join(q for q in self.queues if q) or "all"
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def _loop_until_stopped(self) -> None:
+        while not self._halt.is_set():
+            self._collect(self._wait_time())
+            self._expire_timeouts()
+            if self._stopping.is_set():
+                if self._drained_for_stop():
+                    return
+                continue
+            self._rescue_lost()
+            self._claim()
+            self._dispatch()
+            self._flush(force=not self._buffer and not self._running)
+            if self.burst and self._idle():
+                return
+
+    def _idle(self) -> bool:
+        if self._next_due is not None and self._next_due <= self._clock():
+            self._may_have_work = True  # a retry came due (our own writes do not show as "changed")
+        return not (self._buffer or self._running or self._pending or self._may_have_work)
+
+    def _wait_time(self) -> float:
+        """How long the loop may block waiting for a finished job or a wake-up."""
+        if self._buffer and len(self._running) < self.concurrency:
+            return 0.0
+        if self._may_have_work and len(self._running) < self.concurrency and not self._stopping.is_set():
+            return 0.0
+        wait = self.poll_interval if not self._running else FLUSH_AGE
+        if self._pending:
+            wait = min(wait, max(0.0, self._pending_since + FLUSH_AGE - self._clock()))
+        deadlines = [r.deadline for r in self._running.values() if r.deadline is not None]
+        if deadlines:
+            wait = min(wait, max(0.0, min(deadlines) - self._clock()))
+        return wait
+
+    def _collect(self, timeout: float) -> None:
+        """Take finished attempts (waiting up to ``timeout`` for the first) and turn them into outcomes."""
+        try:
+            item = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
+        except queue.Empty:
+            self._poll_for_work()
+            return
+        while True:
+            if isinstance(item, _Done):
+                self._finish(item)
+            try:
+                item = self._events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _poll_for_work(self) -> None:
+        """Idle: did another process commit something, or has a scheduled job come due?"""
+        if self._may_have_work:
+            return
+        try:
+            changed = self.app.backend.changed()
+        except StorageError:
+            return
+        due = self._next_due is not None and self._next_due <= self._clock()
+        self._may_have_work = changed or due
+
+    # -- claiming and running ----------------------------------------------------------------------
+
+    def _claim(self) -> None:
+        room = self.concurrency + self.prefetch - len(self._buffer) - len(self._running)
+        if not self._may_have_work or room <= 0 or (self._buffer and room < self.prefetch // 2):
+            return
+        now = self._clock()
+        got = 0
+        try:
+            for queue_name in self.queues:
+                claimed = self.app.backend.claim(
+                    worker=self.id, queue=queue_name, limit=room - got, lease=self.app.lease, now=now
+                )
+                self._hold(job.lease for job in claimed)
+                self._buffer.extend(claimed)
+                got += len(claimed)
+                if got >= room:
+                    return  # full batch: there may be more
+            self._may_have_work = False
+            self._next_due = self._earliest_due()
+        except StorageError as exc:
+            log.error("Could not claim jobs: %s", exc)
+            self._halt.wait(STORAGE_RETRY)
+
+    def _earliest_due(self) -> float | None:
+        dues = [self.app.backend.next_due(queue=name) for name in self.queues]
+        known = [due for due in dues if due is not None]
+        return min(known) if known else None
+
+    def _dispatch(self) -> None:
+        while self._buffer and len(self._running) < self.concurrency:
+            job = self._buffer.popleft()
+            task = self.app.tasks.get(job.task)
+            now = self._clock()
+            attempt = Attempt(job, self.id, now)
+            if task is None:
+                self._record(failure_outcome(
+                    attempt, UnknownTask(f"no task named {job.task!r} is registered in this worker"),
+                    options=None, classifier=self.app.classifier, now=now,
+                ))  # fmt: skip
+                continue
+            timeout = task.options.timeout
+            self._running[job.lease.job_id] = _Running(attempt, now + timeout if timeout else None)
+            if task.is_async:
+                self._start_async(task, attempt)
+            else:
+                self._ensure_runners()
+                self._todo.put(attempt)
+
+    def _ensure_runners(self) -> None:
+        with self._runners_lock:
+            while self._runners < self.concurrency:
+                self._runners += 1
+                threading.Thread(target=self._runner, name=f"jobq-runner-{self._runners}", daemon=True).start()
+
+    def _runner(self) -> None:
+        """A thread that runs ``def`` handlers until the worker stops (or it was replaced after a timeout)."""
+        while (attempt := self._todo.get()) is not None:
+            task = self.app.tasks[attempt.job.task]
+            error: BaseException | None = None
+            try:
+                args, kwargs = task.call_arguments(attempt.job.payload, self.dependencies)
+                task.fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
+                error = exc
+            self._events.put(_Done(attempt, error, self._clock()))
+            with self._runners_lock:
+                if self._runners > self.concurrency:  # this thread was replaced while stuck past a timeout
+                    self._runners -= 1
+                    return
+
+    def _start_async(self, task: Task[Any, Any], attempt: Attempt) -> None:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="jobq-async", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._run_async(task, attempt), self._loop)
+
+    async def _run_async(self, task: Task[Any, Any], attempt: Attempt) -> None:
+        error: BaseException | None = None
+        try:
+            args, kwargs = task.call_arguments(attempt.job.payload, self.dependencies)
+            await asyncio.wait_for(task.fn(*args, **kwargs), task.options.timeout)
+        except TimeoutError:
+            error = JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
+        except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
+            error = exc
+        self._events.put(_Done(attempt, error, self._clock()))
+
+    def _finish(self, done: _Done) -> None:
+        job_id = done.attempt.job.lease.job_id
+        running = self._running.get(job_id)
+        if running is None or running.attempt is not done.attempt:
+            return  # already recorded as timed out, or released at shutdown
+        del self._running[job_id]
+        if done.error is None:
+            self._record(Succeeded(done.attempt.job.lease, done.finished))
+        else:
+            options = self.app.tasks[done.attempt.job.task].options
+            self._record(failure_outcome(
+                done.attempt, done.error, options=options, classifier=self.app.classifier, now=done.finished
+            ))  # fmt: skip
+
+    def _expire_timeouts(self) -> None:
+        """A ``def`` handler past its timeout cannot be killed: record the timeout and replace its thread."""
+        now = self._clock()
+        for job_id, running in list(self._running.items()):
+            if running.deadline is None or running.deadline > now:
+                continue
+            del self._running[job_id]
+            task = self.app.tasks[running.attempt.job.task]
+            error = JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
+            self._record(failure_outcome(
+                running.attempt, error, options=task.options, classifier=self.app.classifier, now=now
+            ))  # fmt: skip
+            if not task.is_async:
+                with self._runners_lock:
+                    self._runners += 1
+                threading.Thread(target=self._runner, name="jobq-runner-spare", daemon=True).start()
+
+    # -- recording ---------------------------------------------------------------------------------
+
+    def _record(self, outcome: Outcome) -> None:
+        if not self._pending:
+            self._pending_since = self._clock()
+        self._pending.append(outcome)
+        if len(self._pending) >= FLUSH_BATCH:
+            self._flush(force=True)
+
+    def _flush(self, *, force: bool = False) -> None:
+        """Record pending outcomes in one transaction; on a database error keep them and try later."""
+        if not self._pending or not (force or self._clock() - self._pending_since >= FLUSH_AGE):
+            return
+        outcomes, self._pending = self._pending, []
+        try:
+            applied = self.app.backend.record(outcomes)
+        except StorageError as exc:
+            log.error("Could not record %d outcomes, will retry: %s", len(outcomes), exc)
+            self._pending = outcomes + self._pending
+            self._halt.wait(STORAGE_RETRY)
+            return
+        self._release_holds(outcome.lease for outcome in outcomes)
+        for outcome, ok in zip(outcomes, applied, strict=True):
+            self._count(outcome, ok)
+
+    def _count(self, outcome: Outcome, applied: bool) -> None:
+        if not applied:
+            log.warning("Job %s: outcome not recorded, its lease was lost to another worker", outcome.lease.job_id)
+            return
+        match outcome:
+            case Succeeded():
+                self.summary.succeeded += 1
+            case RetryLater(run_at=run_at):
+                self.summary.retried += 1
+                self._next_due = run_at if self._next_due is None else min(self._next_due, run_at)
+                self._may_have_work = self._may_have_work or run_at <= self._clock()
+            case DeadLettered(error=error):
+                self.summary.dead += 1
+                log.warning(
+                    "Job %s moved to DLQ after %d attempts: %s", outcome.lease.job_id, error.attempt, error.error_type
+                )
+            case Released():
+                self.summary.released += 1
+
+    # -- leases ------------------------------------------------------------------------------------
+
+    def _hold(self, leases: Any) -> None:
+        with self._held_lock:
+            for lease in leases:
+                self._held[lease.job_id] = lease
+
+    def _release_holds(self, leases: Any) -> None:
+        with self._held_lock:
+            for lease in leases:
+                self._held.pop(lease.job_id, None)
+
+    def _heartbeat(self) -> None:
+        """Renew held leases every third of the lease, in a thread of its own."""
+        interval = self.app.lease / 3
+        while not self._halt.wait(interval):
+            with self._held_lock:
+                leases = list(self._held.values())
+            if not leases:
+                continue
+            try:
+                lost = self.app.backend.extend(leases, until=self._clock() + self.app.lease)
+            except StorageError as exc:
+                log.error("Could not renew %d leases: %s", len(leases), exc)
+                continue
+            for lease in lost:
+                log.warning("Job %s: lease lost (another worker took it over)", lease.job_id)
+
+    def _rescue_lost(self) -> None:
+        """Jobs whose worker vanished: record a WorkerLost attempt, then retry or dead-letter them."""
+        now = self._clock()
+        if now < self._next_rescue:
+            return
+        self._next_rescue = now + min(RESCUE_EVERY, self.app.lease / 2)
+        try:
+            expired = self.app.backend.expired(now=now, limit=FLUSH_BATCH)
+            outcomes = [self._lost_outcome(lease, now) for lease in expired]
+            applied = self.app.backend.record(outcomes) if outcomes else []
+        except StorageError as exc:
+            log.error("Could not rescue lost jobs: %s", exc)
+            return
+        for outcome, ok in zip(outcomes, applied, strict=True):
+            if ok:
+                self.summary.rescued += 1
+                self._may_have_work = True
+                log.warning("Job %s: its worker was lost; lease expired", outcome.lease.job_id)
+
+    def _lost_outcome(self, expired: Any, now: float) -> RetryLater | DeadLettered:
+        job = ClaimedJob(expired.lease, expired.task, "", {}, expired.attempts, expired.max_attempts)
+        attempt = Attempt(job, expired.worker or "unknown", expired.started_at or now)
+        error = WorkerLost(f"worker {expired.worker} stopped renewing the lease of attempt {expired.attempts}")
+        task = self.app.tasks.get(expired.task)
+        options = task.options if task is not None else None
+        return failure_outcome(
+            attempt, error, options=options, classifier=self.app.classifier, now=now, expired_at=now
+        )
+
+    # -- stopping ----------------------------------------------------------------------------------
+
+    def _drained_for_stop(self) -> bool:
+        """Graceful stop: release unstarted jobs, wait for running ones up to the grace period."""
+        now = self._clock()
+        if self._stop_deadline is None:
+            self._stop_deadline = now + self.grace
+            while self._buffer:
+                self._record(Released(self._buffer.popleft().lease))
+        if self._running and now >= self._stop_deadline:
+            log.warning("Grace period over: releasing %d running jobs", len(self._running))
+            for running in self._running.values():
+                self._record(Released(running.attempt.job.lease))
+            self._running.clear()
+        self._flush(force=True)
+        return not self._running and not self._pending
