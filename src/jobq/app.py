@@ -219,7 +219,7 @@ class App:
             task=task_name,
             queue=queue or (options.queue if options else "default"),
             payload=payload,
-            max_attempts=max_attempts or (options.max_attempts if options else 3),
+            max_attempts=max_attempts or (options.max_attempts if options else None),
             run_at=_due_time(now, delay, run_at),
             created_at=now,
             priority=priority if priority is not None else (options.priority if options else 0),

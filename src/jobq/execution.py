@@ -18,6 +18,9 @@ from jobq.task import TaskOptions
 
 log = logging.getLogger("jobq.worker")
 
+DEFAULT_MAX_ATTEMPTS = 3
+"""For a job enqueued by name whose task this worker does not know either."""
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -60,7 +63,8 @@ def failure_outcome(
         duration=max(0.0, now - attempt.started),
     )
     decision = decide(options, exc, classifier, now)
-    if decision.action == "retry" and job.attempts < job.max_attempts:
+    max_attempts = job.max_attempts or (options.max_attempts if options else DEFAULT_MAX_ATTEMPTS)
+    if decision.action == "retry" and job.attempts < max_attempts:
         delay = decision.delay if decision.delay is not None else _backoff(options, job.attempts)
         return RetryLater(job.lease, error, run_at=now + delay, expired_at=expired_at)
     return DeadLettered(
@@ -70,6 +74,7 @@ def failure_outcome(
         fingerprint=fingerprint(error_type, message, failing_frame(exc)),
         dead_letter_id=DeadLetterId(new_id()),
         at=now,
+        max_attempts=max_attempts,
         expired_at=expired_at,
     )
 

@@ -48,7 +48,8 @@ class Job:
     status: JobStatus
     payload: Payload
     attempts: int
-    max_attempts: int
+    max_attempts: int | None
+    """None: the task's own ``max_attempts`` applies (the job was enqueued by name, without the task)."""
     priority: int = 0
     tenant: str | None = None
     key: str | None = None
@@ -111,7 +112,7 @@ class NewJob:
     task: str
     queue: str
     payload: Payload
-    max_attempts: int
+    max_attempts: int | None
     run_at: float
     created_at: float
     priority: int = 0
@@ -138,7 +139,7 @@ class ClaimedJob:
     queue: str
     payload: Payload
     attempts: int
-    max_attempts: int
+    max_attempts: int | None
     tenant: str | None = None
     key: str | None = None
     created_at: float = 0.0
@@ -152,7 +153,7 @@ class ExpiredLease:
     lease: Lease
     task: str
     attempts: int
-    max_attempts: int
+    max_attempts: int | None
     worker: str | None
     started_at: float | None
 
@@ -186,6 +187,7 @@ class DeadLettered:
     fingerprint: str
     dead_letter_id: DeadLetterId
     at: float
+    max_attempts: int
     expired_at: float | None = None
     """As for RetryLater: a rescue applies only to a lease that is still expired."""
 

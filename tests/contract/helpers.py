@@ -55,4 +55,5 @@ def bury(job: ClaimedJob, *, error_class: str = "unknown", fingerprint: str = "f
         fingerprint=fingerprint,
         dead_letter_id=DeadLetterId(new_id()),
         at=at,
+        max_attempts=job.max_attempts or 3,
     )

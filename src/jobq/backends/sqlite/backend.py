@@ -171,6 +171,7 @@ class SQLiteBackend:
                 "error_traceback": error.traceback,
                 "error_class": outcome.error_class,
                 "fingerprint": outcome.fingerprint,
+                "max_attempts": outcome.max_attempts,
                 "failed_at": outcome.at,
                 "resolution": "open",
                 "replayed_at": None,

@@ -11,7 +11,7 @@ CREATE TABLE jobs (
     key          TEXT,
     unique_key   TEXT,
     attempts     INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL,
+    max_attempts INTEGER,  -- NULL: the task's own setting, read by the worker
     -- Fencing token: bumped by every claim; every later write about the job must present it.
     token        INTEGER NOT NULL DEFAULT 0,
     run_at       REAL NOT NULL,
