@@ -55,3 +55,13 @@ def app(url: str) -> Iterator[jobq.App]:
 def in_ci() -> bool:
     """CI must not skip for a missing service: a skip there is a failure."""
     return bool(os.environ.get("CI"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """With ``CI`` set, a skipped test fails: a missing service must never pass unnoticed."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which counts as a failure: {report.longrepr}"

@@ -211,7 +211,7 @@ class App:
         payload = build_payload(args, kwargs)
         task = self.tasks.get(task_name)
         if task is not None:
-            task.check_arguments(args, kwargs, self.dependencies)
+            task.check_arguments(args, kwargs, at_enqueue=True)
         options = task.options if task is not None else None
         now = self.clock()
         return NewJob(
@@ -275,7 +275,10 @@ class App:
         prefetch: int | None = None,
         install_signal_handlers: bool = True,
     ) -> WorkerSummary:
-        """Run a worker in this thread until stopped (SIGTERM/SIGINT), or, with ``burst``, until idle."""
+        """Run a worker in this thread until stopped (SIGTERM/SIGINT), or, with ``burst``, until idle.
+
+        ``queues`` are claimed from in the order given; by default, the queues of this app's tasks.
+        """
         from jobq.worker import Worker
 
         worker = Worker(

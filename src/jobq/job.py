@@ -205,6 +205,7 @@ Outcome = Succeeded | RetryLater | DeadLettered | Released
 # -- ids ------------------------------------------------------------------------------------------
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [first + second for first in _CROCKFORD for second in _CROCKFORD]  # every 10-bit value → 2 characters
 
 
 @dataclass
@@ -228,5 +229,6 @@ def new_id() -> str:
         else:
             random_part = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
         _id_state.last_ms, _id_state.last_random = ms, random_part
-    value = (ms << 80) | random_part
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    value = (ms << 80) | random_part  # 128 bits, written as 130 with two leading zeros: 13 pairs
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in range(120, -1, -10)])

@@ -127,10 +127,13 @@ def build(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Payload:
     return {"args": plain_args, "kwargs": plain_kwargs}
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def dumps(payload: Payload) -> str:
     """The payload as compact JSON text (UTF-8 kept as is, NaN refused)."""
     try:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _encode(payload)
     except (TypeError, ValueError, RecursionError) as exc:
         raise PayloadError(f"payload is not JSON: {exc}") from None
 

@@ -44,6 +44,13 @@ class Task(Generic[P, R]):
         self.options = options
         self.is_async = inspect.iscoroutinefunction(fn)
         self.signature = inspect.signature(fn)
+        parameters = self.signature.parameters.values()
+        # Collaborators are injected into keyword-only parameters, so enqueueing never has to supply them.
+        self.injectable = frozenset(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
+        # Most handlers take plain named parameters: check those with set operations, not Signature.bind.
+        self._named_only = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in parameters)
+        self._names = frozenset(p.name for p in parameters)
+        self._required = frozenset(p.name for p in parameters if p.default is p.empty)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
@@ -85,9 +92,16 @@ class Task(Generic[P, R]):
             self.name, calls, tenant=tenant, delay=delay, priority=priority, queue=queue
         )
 
-    def check_arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any], injected: Iterable[str]) -> None:
-        """Raise PayloadError when the handler could not accept these arguments."""
-        provided = {name: None for name in injected if name in self.signature.parameters and name not in kwargs}
+    def check_arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any], *, at_enqueue: bool) -> None:
+        """Raise PayloadError when the handler could not accept these arguments.
+
+        At enqueue, keyword-only parameters may be left out: a worker injects them (dependencies).
+        """
+        required = self._required - self.injectable if at_enqueue else self._required
+        if self._named_only and not args and kwargs.keys() <= self._names and required <= kwargs.keys():
+            return
+        left_out = self.injectable - kwargs.keys() if at_enqueue else ()
+        provided = {name: None for name in left_out}
         try:
             self.signature.bind(*args, **kwargs, **provided)
         except TypeError as exc:
@@ -100,7 +114,7 @@ class Task(Generic[P, R]):
         for name in self.signature.parameters:
             if name in dependencies and name not in kwargs:
                 kwargs[name] = dependencies[name]
-        self.check_arguments(args, kwargs, ())
+        self.check_arguments(args, kwargs, at_enqueue=False)
         return args, kwargs
 
 

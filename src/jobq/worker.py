@@ -95,7 +95,8 @@ class Worker:
         self.app = app
         self.id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.concurrency = concurrency
-        self.queues: Sequence[str | None] = list(queues) if queues else [None]
+        # By default, the queues of the tasks this worker can run: a job no worker knows stays queued.
+        self.queues: Sequence[str] = list(queues) if queues else sorted({t.options.queue for t in app.tasks.values()})
         self.burst = burst
         self.dependencies = dict(dependencies or {})
         self.grace = grace
@@ -169,7 +170,7 @@ class Worker:
         return self.summary
 
     def _queue_names(self) -> str:
-        return ",".join(q for q in self.queues if q) or "all"
+        return ",".join(self.queues) or "none"
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -441,10 +442,10 @@ class Worker:
             log.error("Could not rescue lost jobs: %s", exc)
             return
         for outcome, ok in zip(outcomes, applied, strict=True):
-            if ok:
+            if ok:  # a rescue that lost the race to the live owner is not news
+                log.warning("Job %s: its worker was lost (lease expired)", outcome.lease.job_id)
                 self.summary.rescued += 1
-                self._may_have_work = True
-                log.warning("Job %s: its worker was lost; lease expired", outcome.lease.job_id)
+                self._count(outcome, ok)
 
     def _lost_outcome(self, expired: Any, now: float) -> RetryLater | DeadLettered:
         job = ClaimedJob(expired.lease, expired.task, "", {}, expired.attempts, expired.max_attempts)

@@ -8,7 +8,7 @@ from jobq.job import Lease, Released, RetryLater, Succeeded
 from .helpers import NOW, bury, error, new_job
 
 
-def claim(backend: Backend, limit: int = 10, *, now: float = NOW, queue: str | None = None, worker: str = "w1"):  # type: ignore[no-untyped-def]
+def claim(backend: Backend, limit: int = 10, *, now: float = NOW, queue: str = "default", worker: str = "w1"):  # type: ignore[no-untyped-def]
     return backend.claim(worker=worker, queue=queue, limit=limit, lease=30.0, now=now)
 
 
@@ -62,7 +62,7 @@ def test_claim_respects_limit_and_queue(backend: Backend) -> None:
     assert len(claim(backend, 2, queue="sms")) == 2
     assert [job.queue for job in claim(backend, 10, queue="mail")] == ["mail"]
     assert len(claim(backend, 10, queue="sms")) == 1
-    assert claim(backend, 10) == []
+    assert claim(backend, 10, queue="sms") == []
 
 
 def test_two_claimers_never_get_the_same_job(backend: Backend) -> None:
@@ -156,9 +156,9 @@ def test_rescue_of_an_expired_lease_is_fenced_on_expiry(backend: Backend) -> Non
 
 
 def test_next_due_and_counts(backend: Backend) -> None:
-    assert backend.next_due(queue=None) is None
+    assert backend.next_due(queue="a") is None
     backend.enqueue([new_job(run_at=NOW + 50, queue="a"), new_job(run_at=NOW + 10, queue="b"), new_job(queue="a")])
-    assert backend.next_due(queue=None) == NOW
+    assert backend.next_due(queue="a") == NOW
     assert backend.next_due(queue="b") == NOW + 10
     claim(backend, 1, queue="a")
     counts = backend.job_counts(now=NOW)

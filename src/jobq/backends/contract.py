@@ -75,8 +75,8 @@ class QueueStore(Protocol):
         """Store new jobs; a job whose unique key is pending already returns the pending job's id."""
         ...
 
-    def claim(self, *, worker: str, queue: str | None, limit: int, lease: float, now: float) -> list[ClaimedJob]:
-        """Atomically take up to ``limit`` due jobs (any queue when ``queue`` is None) until ``now + lease``."""
+    def claim(self, *, worker: str, queue: str, limit: int, lease: float, now: float) -> list[ClaimedJob]:
+        """Atomically take up to ``limit`` due jobs of ``queue``, highest priority first, until ``now + lease``."""
         ...
 
     def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
@@ -91,8 +91,8 @@ class QueueStore(Protocol):
         """Running jobs whose lease ran out before ``now``."""
         ...
 
-    def next_due(self, *, queue: str | None) -> float | None:
-        """When the earliest queued job becomes due (None when nothing is queued)."""
+    def next_due(self, *, queue: str) -> float | None:
+        """When the earliest queued job of ``queue`` becomes due (None when nothing is queued)."""
         ...
 
     def changed(self) -> bool:

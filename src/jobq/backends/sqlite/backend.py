@@ -105,12 +105,11 @@ class SQLiteBackend:
         row = conn.execute(SQL["pending_with_unique_key"], (job.unique_key,)).fetchone()
         return JobId(row["id"])
 
-    def claim(self, *, worker: str, queue: str | None, limit: int, lease: float, now: float) -> list[ClaimedJob]:
+    def claim(self, *, worker: str, queue: str, limit: int, lease: float, now: float) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs in one ``UPDATE … RETURNING``."""
         params = {"locked_until": now + lease, "worker": worker, "now": now, "limit": limit, "queue": queue}
-        statement = SQL["claim_from_any_queue"] if queue is None else SQL["claim_from_queue"]
         with self._db.write() as conn:
-            rows = conn.execute(statement, params).fetchall()
+            rows = conn.execute(SQL["claim"], params).fetchall()
         rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
         return [
             ClaimedJob(
@@ -207,13 +206,10 @@ class SQLiteBackend:
             for row in rows
         ]
 
-    def next_due(self, *, queue: str | None) -> float | None:
-        """The earliest ``run_at`` among queued jobs."""
+    def next_due(self, *, queue: str) -> float | None:
+        """The earliest ``run_at`` among the queue's queued jobs."""
         with self._db.read() as conn:
-            if queue is None:
-                row = conn.execute(SQL["next_due"]).fetchone()
-            else:
-                row = conn.execute(SQL["next_due_in_queue"], {"queue": queue}).fetchone()
+            row = conn.execute(SQL["next_due"], {"queue": queue}).fetchone()
         value: float | None = row[0]
         return value
 

@@ -100,9 +100,15 @@ class Connections:
 
     def migrate(self) -> int:
         """Apply the migrations newer than ``PRAGMA user_version``, each in its own transaction."""
+        migrations = load_migrations("jobq.backends.sqlite")
         with self.write() as conn:
             version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, _name, sql in load_migrations("jobq.backends.sqlite"):
+            if version > migrations[-1][0]:
+                raise StorageError(
+                    f"database {self.path!r} has schema version {version}, newer than this jobq knows "
+                    f"({migrations[-1][0]}): upgrade jobq"
+                )
+            for number, _name, sql in migrations:
                 if number > version:
                     for statement in _statements(sql):
                         conn.execute(statement)

@@ -9,23 +9,13 @@ ON CONFLICT DO NOTHING;
 -- name: pending_with_unique_key
 SELECT id FROM jobs WHERE unique_key = ? AND status IN ('queued', 'running');
 
--- name: claim_from_queue
+-- name: claim
 UPDATE jobs
    SET status = 'running', attempts = attempts + 1, token = token + 1,
        locked_until = :locked_until, worker = :worker, started_at = :now
  WHERE id IN (SELECT id FROM jobs
                WHERE status = 'queued' AND queue = :queue AND run_at <= :now
-               ORDER BY priority DESC, run_at, id
-               LIMIT :limit)
-RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
-
--- name: claim_from_any_queue
-UPDATE jobs
-   SET status = 'running', attempts = attempts + 1, token = token + 1,
-       locked_until = :locked_until, worker = :worker, started_at = :now
- WHERE id IN (SELECT id FROM jobs
-               WHERE status = 'queued' AND run_at <= :now
-               ORDER BY priority DESC, run_at, id
+               ORDER BY priority DESC, run_at
                LIMIT :limit)
 RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
 
@@ -72,11 +62,8 @@ SELECT id, token, task, attempts, max_attempts, worker, started_at
  ORDER BY locked_until
  LIMIT :limit;
 
--- name: next_due_in_queue
-SELECT min(run_at) FROM jobs WHERE status = 'queued' AND queue = :queue;
-
 -- name: next_due
-SELECT min(run_at) FROM jobs WHERE status = 'queued';
+SELECT min(run_at) FROM jobs WHERE status = 'queued' AND queue = :queue;
 
 -- name: get_job
 SELECT * FROM jobs WHERE id = ?;

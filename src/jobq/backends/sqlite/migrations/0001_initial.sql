@@ -25,11 +25,9 @@ CREATE TABLE jobs (
 ) STRICT;
 
 -- Claims walk this index in order and stop after LIMIT rows: no sort, whatever the queue's size.
-CREATE INDEX jobs_due_by_queue ON jobs (queue, priority DESC, run_at, id) WHERE status = 'queued';
-CREATE INDEX jobs_due ON jobs (priority DESC, run_at, id) WHERE status = 'queued';
-CREATE INDEX jobs_next_run ON jobs (run_at) WHERE status = 'queued';
+-- Every index costs each enqueue a B-tree write, so the queue keeps only the ones its hot paths need.
+CREATE INDEX jobs_due ON jobs (queue, priority DESC, run_at) WHERE status = 'queued';
 CREATE INDEX jobs_leases ON jobs (locked_until) WHERE status = 'running';
-CREATE INDEX jobs_by_status ON jobs (status, queue);
 -- One pending job per unique key: a duplicate enqueue finds the existing one.
 CREATE UNIQUE INDEX jobs_unique_pending ON jobs (unique_key) WHERE unique_key IS NOT NULL AND status IN ('queued', 'running');
 
