@@ -17,12 +17,14 @@ from jobq.errors import (
 )
 from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, ErrorClass, Job, JobId, JobStatus, Resolution
 from jobq.retry import Backoff, Exponential, Fixed
+from jobq.stats import Alert, Thresholds
 from jobq.task import Task
 from jobq.worker import Worker, WorkerSummary
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alert",
     "AlreadyReplayed",
     "App",
     "AttemptError",
@@ -51,6 +53,7 @@ __all__ = [
     "Retry",
     "StorageError",
     "Task",
+    "Thresholds",
     "UnknownTask",
     "Worker",
     "WorkerLost",

@@ -17,7 +17,7 @@ from jobq.errors import JobqError
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
 from jobq.retry import Backoff, as_backoff
-from jobq.stats import queue_stats
+from jobq.stats import Alert, Thresholds, crossed, queue_stats
 from jobq.task import ExceptionTypes, Task, TaskOptions
 
 if TYPE_CHECKING:
@@ -261,6 +261,21 @@ class App:
     def stats(self) -> dict[str, Any]:
         """Counts of the queue and the DLQ, in the shape of SPEC section 3."""
         return {**self.dlq.stats(), "queues": queue_stats(self.backend, now=self.clock())}
+
+    def alerts(self, thresholds: Thresholds | None = None) -> list[Alert]:
+        """The alert thresholds crossed now (defaults: last_24h > 10, avg_retries > 2.5, pending_recovery > 5)."""
+        return crossed(self.dlq.stats(), thresholds or Thresholds())
+
+    def clear(self, statuses: Sequence[JobStatus], *, older_than: timedelta | None = None) -> int:
+        """Delete jobs in these states (``succeeded``, ``dead``, ``queued``), finished before ``older_than`` ago.
+
+        Running jobs cannot be cleared: their workers would still report on them. Dead letters stay in the DLQ.
+        """
+        allowed = {"succeeded", "dead", "queued"}
+        if not statuses or not set(statuses) <= allowed:
+            raise ValueError(f"clear takes statuses among {', '.join(sorted(allowed))}, not {list(statuses)!r}")
+        before = self.clock() - older_than.total_seconds() if older_than is not None else None
+        return self.backend.delete_jobs(statuses, finished_before=before)
 
     # -- working -----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from jobq.backends.contract import DeadLetterSummary, JobReader
@@ -35,3 +36,39 @@ def dead_letter_stats(summary: DeadLetterSummary) -> dict[str, Any]:
         },
         "by_class": {name: summary.by_class.get(name, 0) for name in ERROR_CLASSES},
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When the DLQ deserves a human: an alert fires when a value is above its threshold."""
+
+    last_24h: float = 10
+    avg_retries: float = 2.5
+    pending_recovery: float = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One threshold crossed."""
+
+    name: str
+    value: float
+    threshold: float
+
+    def __str__(self) -> str:
+        return f"{self.name} is {self.value:g}, above the threshold of {self.threshold:g}"
+
+
+def crossed(stats: dict[str, Any], thresholds: Thresholds) -> list[Alert]:
+    """The thresholds that ``stats`` (the ``stats()`` shape) is above."""
+    dlq = stats["dlq"]
+    values = {
+        "last_24h": dlq["last_24h"],
+        "avg_retries": dlq["avg_retries"],
+        "pending_recovery": dlq["recovery"]["pending_recovery"],
+    }
+    return [
+        Alert(name, value, getattr(thresholds, name))
+        for name, value in values.items()
+        if value > getattr(thresholds, name)
+    ]
