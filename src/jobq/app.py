@@ -166,11 +166,11 @@ class App:
         max_attempts: int | None = None,
     ) -> JobId:
         """Queue one call of ``task`` (by name); returns the job id."""
-        job = self._new_job(
-            task, args, kwargs or {}, queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
+        jobs = self._new_jobs(
+            task, [(args, kwargs or {})], queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
             priority=priority, unique_key=unique_key, max_attempts=max_attempts,
         )  # fmt: skip
-        (job_id,) = self.backend.enqueue([job])
+        (job_id,) = self.backend.enqueue(jobs)
         self._wake_workers()
         return job_id
 
@@ -185,19 +185,17 @@ class App:
         queue: str | None = None,
     ) -> list[JobId]:
         """Queue many calls of ``task`` (each a mapping of keyword arguments) in one transaction."""
-        jobs = [
-            self._new_job(task, (), call, queue=queue, tenant=tenant, delay=delay, priority=priority)
-            for call in calls
-        ]
+        jobs = self._new_jobs(
+            task, (((), call) for call in calls), queue=queue, tenant=tenant, delay=delay, priority=priority
+        )
         ids = self.backend.enqueue(jobs) if jobs else []
         self._wake_workers()
         return ids
 
-    def _new_job(
+    def _new_jobs(
         self,
         task_name: str,
-        args: Sequence[Any],
-        kwargs: Mapping[str, Any],
+        calls: Iterable[tuple[Sequence[Any], Mapping[str, Any]]],
         *,
         queue: str | None = None,
         tenant: str | None = None,
@@ -207,26 +205,25 @@ class App:
         priority: int | None = None,
         unique_key: str | None = None,
         max_attempts: int | None = None,
-    ) -> NewJob:
-        payload = build_payload(args, kwargs)
+    ) -> list[NewJob]:
+        """Validated jobs for calls of one task; what they share is worked out once, not per job."""
         task = self.tasks.get(task_name)
-        if task is not None:
-            task.check_arguments(args, kwargs, at_enqueue=True)
         options = task.options if task is not None else None
         now = self.clock()
-        return NewJob(
-            id=JobId(new_id()),
-            task=task_name,
-            queue=queue or (options.queue if options else "default"),
-            payload=payload,
-            max_attempts=max_attempts or (options.max_attempts if options else None),
-            run_at=_due_time(now, delay, run_at),
-            created_at=now,
-            priority=priority if priority is not None else (options.priority if options else 0),
-            tenant=tenant,
-            key=key,
-            unique_key=unique_key,
-        )
+        due = _due_time(now, delay, run_at)
+        queue = queue or (options.queue if options else "default")
+        max_attempts = max_attempts or (options.max_attempts if options else None)
+        priority = priority if priority is not None else (options.priority if options else 0)
+        jobs = []
+        for args, kwargs in calls:
+            payload = build_payload(args, kwargs)
+            if task is not None:
+                task.check_arguments(args, kwargs, at_enqueue=True)
+            jobs.append(NewJob(
+                id=JobId(new_id()), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
+                run_at=due, created_at=now, priority=priority, tenant=tenant, key=key, unique_key=unique_key,
+            ))  # fmt: skip
+        return jobs
 
     def _wake_workers(self) -> None:
         for wake in self._wakers:

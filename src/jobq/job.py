@@ -104,7 +104,7 @@ class DeadLetterGroup:
     sample_message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per enqueue, where frozen's __setattr__ detour costs 1-2 µs
 class NewJob:
     """What a producer hands the store: a job before it has a state."""
 

@@ -45,6 +45,17 @@ def test_batched_enqueue_stores_every_job(backend: Backend) -> None:
     assert len(claim(backend, 1000)) == 250
 
 
+def test_batched_enqueue_keeps_each_jobs_own_options(backend: Backend) -> None:
+    jobs = [new_job(tenant="a"), new_job(tenant="a"), new_job(tenant="b", priority=3), new_job(tenant="a", key="k")]
+    backend.enqueue(jobs)
+    for job in jobs:
+        stored = backend.get_job(job.id)
+        assert stored is not None
+        assert (stored.tenant, stored.priority, stored.key, stored.payload) == (
+            job.tenant, job.priority, job.key, job.payload
+        )
+
+
 def test_claim_takes_due_jobs_by_priority_then_age_and_bumps_attempt_and_token(backend: Backend) -> None:
     low = new_job(priority=0, run_at=NOW - 10)
     high = new_job(priority=9, run_at=NOW - 1)

@@ -87,17 +87,20 @@ class SQLiteBackend:
     # -- producers and workers -------------------------------------------------------------------
 
     def enqueue(self, jobs: Sequence[NewJob]) -> list[JobId]:
-        """Insert jobs: one statement when alone, one transaction when many."""
-        if len(jobs) == 1 and jobs[0].unique_key is None:
-            with self._db.autocommit() as conn:
-                conn.execute(SQL["insert_job"], _job_values(jobs[0]))
+        """Insert jobs: one statement when alone; many in one set-based statement over a JSON array."""
+        unique = any(job.unique_key is not None for job in jobs)
+        if len(jobs) == 1 and not unique:
+            self._db.execute_alone(SQL["insert_job"], _job_values(jobs[0]))
             return [jobs[0].id]
         with self._db.write() as conn:
-            unique = [job for job in jobs if job.unique_key is not None]
-            if not unique:
-                conn.executemany(SQL["insert_job"], [_job_values(job) for job in jobs])
-                return [job.id for job in jobs]
-            return [self._insert_one(conn, job) for job in jobs]
+            if unique:
+                return [self._insert_one(conn, job) for job in jobs]
+            for batch in _batches_sharing_options(jobs):
+                # One JSON text per batch: SQLite unpacks it in C, twice as fast as binding row by row.
+                shared = {name: getattr(batch[0], name) for name in _SHARED_FIELDS}
+                rows = json.dumps([[job.id, job.payload] for job in batch], ensure_ascii=False)
+                conn.execute(SQL["insert_batch_from_json"], {**shared, "rows": rows})
+        return [job.id for job in jobs]
 
     def _insert_one(self, conn: sqlite3.Connection, job: NewJob) -> JobId:
         if conn.execute(SQL["insert_job"], _job_values(job)).rowcount == 1:
@@ -384,6 +387,23 @@ def _job_values(job: NewJob) -> tuple[Any, ...]:
         job.id, job.task, job.queue, job.priority, dump_payload(job.payload), job.tenant, job.key,
         job.unique_key, job.max_attempts, job.run_at, job.created_at, job.replay_of,
     )  # fmt: skip
+
+
+_SHARED_FIELDS = ("task", "queue", "priority", "tenant", "key", "max_attempts", "run_at", "created_at", "replay_of")
+
+
+def _batches_sharing_options(jobs: Sequence[NewJob]) -> list[list[NewJob]]:
+    """Consecutive runs of jobs that differ only in id and payload (``enqueue_many`` makes one run)."""
+    batches: list[list[NewJob]] = []
+    previous: tuple[Any, ...] | None = None
+    for job in jobs:
+        shared = (job.task, job.queue, job.priority, job.tenant, job.key, job.max_attempts, job.run_at,
+                  job.created_at, job.replay_of)  # fmt: skip
+        if shared != previous:
+            batches.append([])
+            previous = shared
+        batches[-1].append(job)
+    return batches
 
 
 def _letter_values(letter: DeadLetter) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from jobq.backends.queries import load_migrations
 from jobq.errors import StorageError
@@ -89,12 +89,11 @@ class Connections:
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path) from exc
 
-    @contextmanager
-    def autocommit(self) -> Iterator[sqlite3.Connection]:
-        """One statement that is its own transaction (the cheapest write: a single enqueue)."""
+    def execute_alone(self, sql: str, params: Sequence[Any]) -> None:
+        """One statement that is its own transaction: the cheapest write (a single enqueue is the hot path)."""
         with self._write_lock:
             try:
-                yield self.connection()
+                self.connection().execute(sql, params)
             except sqlite3.Error as exc:
                 raise storage_error(exc, self.path) from exc
 
