@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from jobq.classify import Classifier, Decision
+from jobq.classify import Classifier, Decision, http_status
 from jobq.clock import to_datetime
 from jobq.fingerprint import describe, failing_frame, fingerprint
 from jobq.job import AttemptError, ClaimedJob, DeadLettered, DeadLetterId, RetryLater, new_id
@@ -71,12 +71,19 @@ def failure_outcome(
         job.lease,
         error,
         error_class=decision.error_class,
-        fingerprint=fingerprint(error_type, message, failing_frame(exc)),
+        fingerprint=_fingerprint(exc, error_type, message),
         dead_letter_id=DeadLetterId(new_id()),
         at=now,
         max_attempts=max_attempts,
         expired_at=expired_at,
     )
+
+
+def _fingerprint(exc: BaseException, error_type: str, message: str) -> str:
+    # The HTTP status joins the type: a 404 and a 422 from one call site are different failures, even when
+    # the client's message hides the status inside a quoted string that normalisation blanks out.
+    status = http_status(exc)
+    return fingerprint(f"{error_type} {status}" if status else error_type, message, failing_frame(exc))
 
 
 def _backoff(options: TaskOptions | None, attempt: int) -> float:

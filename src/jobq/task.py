@@ -95,12 +95,14 @@ class Task(Generic[P, R]):
     def check_arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any], *, at_enqueue: bool) -> None:
         """Raise PayloadError when the handler could not accept these arguments.
 
-        At enqueue, keyword-only parameters may be left out: a worker injects them (dependencies).
+        At enqueue, keyword-only parameters and those named like the app's dependencies may be left out:
+        a worker injects them.
         """
-        required = self._required - self.injectable if at_enqueue else self._required
+        injectable = self.injectable | (self._names & self.app.dependencies.keys()) if at_enqueue else frozenset()
+        required = self._required - injectable
         if self._named_only and not args and kwargs.keys() <= self._names and required <= kwargs.keys():
             return
-        left_out = self.injectable - kwargs.keys() if at_enqueue else ()
+        left_out = injectable - kwargs.keys()
         provided = {name: None for name in left_out}
         try:
             self.signature.bind(*args, **kwargs, **provided)

@@ -120,7 +120,9 @@ class Worker:
         self._next_rescue = 0.0
         self._runners = 0
         self._runners_lock = threading.Lock()
+        self._timed_out: set[Lease] = set()  # attempts whose runner thread was replaced: it exits when done
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self._async_slots: asyncio.Semaphore | None = None
 
     # -- control -----------------------------------------------------------------------------------
@@ -162,8 +164,7 @@ class Worker:
             self._halt.set()
             for _ in range(self._runners):
                 self._todo.put(None)
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._close_event_loop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         log.info("Worker %s stopped: %s", self.id, self.summary)
@@ -278,7 +279,8 @@ class Worker:
                     options=None, classifier=self.app.classifier, now=now,
                 ))  # fmt: skip
                 continue
-            timeout = task.options.timeout
+            # An async handler's timeout is asyncio's to enforce (it cancels); a def handler's is ours to watch.
+            timeout = None if task.is_async else task.options.timeout
             self._running[job.lease.job_id] = _Running(attempt, now + timeout if timeout else None)
             if task.is_async:
                 self._start_async(task, attempt)
@@ -304,15 +306,39 @@ class Worker:
                 error = exc
             self._events.put(_Done(attempt, error, self._clock()))
             with self._runners_lock:
-                if self._runners > self.concurrency:  # this thread was replaced while stuck past a timeout
+                if attempt.job.lease in self._timed_out:  # a spare took this thread's place meanwhile
+                    self._timed_out.discard(attempt.job.lease)
                     self._runners -= 1
                     return
 
     def _start_async(self, task: Task[Any, Any], attempt: Attempt) -> None:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-            threading.Thread(target=self._loop.run_forever, name="jobq-async", daemon=True).start()
+            self._loop_thread = threading.Thread(target=self._loop.run_forever, name="jobq-async", daemon=True)
+            self._loop_thread.start()
         asyncio.run_coroutine_threadsafe(self._run_async(task, attempt), self._loop)
+
+    def _close_event_loop(self) -> None:
+        """Cancel what still runs on the event loop (released or abandoned jobs), then close it."""
+        loop, thread = self._loop, self._loop_thread
+        if loop is None or thread is None:
+            return
+
+        async def cancel_all() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await loop.shutdown_asyncgens()
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout=self.grace + 5)
+        except (TimeoutError, RuntimeError) as exc:
+            log.warning("Async jobs did not stop when cancelled: %r", exc)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        if not thread.is_alive():
+            loop.close()
 
     async def _run_async(self, task: Task[Any, Any], attempt: Attempt) -> None:
         error: BaseException | None = None
@@ -351,10 +377,10 @@ class Worker:
             self._record(failure_outcome(
                 running.attempt, error, options=task.options, classifier=self.app.classifier, now=now
             ))  # fmt: skip
-            if not task.is_async:
-                with self._runners_lock:
-                    self._runners += 1
-                threading.Thread(target=self._runner, name="jobq-runner-spare", daemon=True).start()
+            with self._runners_lock:
+                self._timed_out.add(running.attempt.job.lease)
+                self._runners += 1
+            threading.Thread(target=self._runner, name="jobq-runner-spare", daemon=True).start()
 
     # -- recording ---------------------------------------------------------------------------------
 
