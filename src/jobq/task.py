@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
@@ -119,5 +119,3 @@ class Task(Generic[P, R]):
         self.check_arguments(args, kwargs, at_enqueue=False)
         return args, kwargs
 
-
-AnyHandler = Callable[..., Any] | Callable[..., Awaitable[Any]]
