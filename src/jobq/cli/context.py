@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -21,12 +22,21 @@ class Context:
     url: str | None = None
     app_path: str | None = None
     as_json: bool = False
+    busy_timeout: float = 5.0
     _app: App | None = None
 
-    def app(self) -> App:
-        """The user's app from ``--app``, or a bare app on ``--url`` (enough for everything but running tasks)."""
+    def app(self, *, create: bool = False) -> App:
+        """The user's app from ``--app``, or a bare app on ``--url`` (enough for everything but running tasks).
+
+        Only commands that write jobs (``create``) may create a missing SQLite file: reading a mistyped
+        path must fail, not leave an empty database behind.
+        """
         if self._app is None:
-            self._app = load_app(self.app_path, self.url) if self.app_path else App(self.url)
+            app = load_app(self.app_path, self.url) if self.app_path else App(self.url, busy_timeout=self.busy_timeout)
+            if not create:
+                require_database(app.url)
+            self._app = app
+            click.get_current_context().call_on_close(app.close)
         return self._app
 
 
@@ -47,6 +57,16 @@ def load_app(path: str, url: str | None) -> App:
     if url:
         app.url = url
     return app
+
+
+def require_database(url: str) -> None:
+    """Fail when ``url`` names a SQLite file that does not exist (other URLs are checked on connection)."""
+    rest = url.removeprefix("sqlite:").removeprefix("//")
+    if not url.startswith("sqlite:") or not rest.startswith("/") or rest == "/:memory:":
+        return
+    path = Path(rest[1:])
+    if not path.exists():
+        raise JobqError(f"no database at {path} (check --url or JOBQ_URL; `jobq migrate` creates one)")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -1,0 +1,227 @@
+"""Changes to many dead letters, made safe: count first, dry run, confirm, progress, and a line per id."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from jobq.app import App
+from jobq.cli.context import Context
+from jobq.cli.options import Safety, Selector
+from jobq.cli.output import echo_json, plural, progress
+from jobq.errors import AlreadyReplayed, NotFound
+from jobq.job import Resolution
+
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What happened to one selected dead letter."""
+
+    dead_letter_id: str
+    outcome: str
+    """``replayed`` or ``abandoned``; else why not: ``already_replayed``, ``already_resolved``, ``not_found``."""
+    job_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change applied to each selected dead letter: replay or abandon."""
+
+    verb: str
+    past: str
+    apply: Callable[[str], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The dead letters a change applies to: how many, and their ids (paged lazily for ``--all``)."""
+
+    count: int
+    ids: Iterable[str]
+
+
+class Declined(click.ClickException):
+    """The operator answered no: nothing was changed."""
+
+
+# -- selecting ------------------------------------------------------------------------------------
+
+
+def pin(filters: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """Filters with relative times made absolute, and ``until`` defaulting to now.
+
+    The count the operator confirms and the change that follows then cover the same dead letters, even
+    while new ones arrive.
+    """
+    now = now or datetime.now(UTC)
+    pinned = {key: now - value if isinstance(value, timedelta) else value for key, value in filters.items()}
+    pinned.setdefault("until", now)
+    return pinned
+
+
+def select(app: App, selector: Selector, *, default_resolution: Resolution | None) -> Selection:
+    """Check the selector and find what it selects; unknown ids fail before anything changes."""
+    if selector.ids and selector.everything:
+        raise click.UsageError("give dead-letter ids or --all, not both")
+    if not selector.ids and not selector.everything:
+        raise click.UsageError("give dead-letter ids, or --all (with filters) to select by filter")
+    if selector.ids:
+        if selector.filters:
+            raise click.UsageError("filters select dead letters with --all; they do not apply to ids")
+        ids = list(dict.fromkeys(selector.ids))
+        missing = [dead_letter_id for dead_letter_id in ids if app.dlq.get(dead_letter_id) is None]
+        if missing:
+            raise NotFound(f"no dead letter {', '.join(missing)} (nothing was changed)")
+        return Selection(len(ids), ids)
+    filters = pin(selector.filters)
+    filters.setdefault("resolution", default_resolution)
+    return Selection(app.dlq.count(**filters), _matching_ids(app, filters))
+
+
+def _matching_ids(app: App, filters: dict[str, Any]) -> Iterator[str]:
+    """Every match, a page at a time; the cursor moves down the ids, so changed entries never come back."""
+    cursor: str | None = None
+    while True:
+        page = app.dlq.list(limit=PAGE, cursor=cursor, **filters)
+        yield from (letter.id for letter in page)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+# -- the two changes ------------------------------------------------------------------------------
+
+
+def replay_change(app: App, *, force: bool) -> Change:
+    """Replay each as a new job; one already replayed is refused unless ``force``."""
+
+    def apply(dead_letter_id: str) -> Result:
+        try:
+            return Result(dead_letter_id, "replayed", job_id=app.dlq.replay(dead_letter_id, force=force))
+        except AlreadyReplayed:
+            letter = app.dlq.get(dead_letter_id)
+            state = f"{letter.resolution} as {letter.replayed_as}" if letter and letter.replayed_as else "replayed"
+            return Result(dead_letter_id, "already_replayed", note=f"refused: already {state} (--force replays again)")
+        except NotFound:
+            return Result(dead_letter_id, "not_found", note="not found")
+
+    return Change("replay", "replayed", apply)
+
+
+def abandon_change(app: App, *, note: str) -> Change:
+    """Abandon each open (or pending-recovery) dead letter, with a note."""
+
+    def apply(dead_letter_id: str) -> Result:
+        try:
+            if app.dlq.abandon(dead_letter_id, note=note):
+                return Result(dead_letter_id, "abandoned")
+        except NotFound:
+            return Result(dead_letter_id, "not_found", note="not found")
+        letter = app.dlq.get(dead_letter_id)
+        state = letter.resolution if letter else "resolved"
+        return Result(dead_letter_id, "already_resolved", note=f"refused: already {state}")
+
+    return Change("abandon", "abandoned", apply)
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def say(ctx: Context, message: str) -> None:
+    """A message for the operator: on stdout, or on stderr when stdout carries JSON."""
+    click.echo(message, err=ctx.as_json)
+
+
+def confirm(question: str, *, safety: Safety, past: str) -> None:
+    """Ask unless ``--yes``; a no (or no answer) stops with nothing changed."""
+    if not safety.yes and not click.confirm(question, default=False, err=True):
+        raise Declined(f"aborted, nothing was {past}")
+
+
+def run(ctx: Context, selection: Selection, change: Change, safety: Safety, *, rate: float | None = None) -> None:
+    """Count, stop there on ``--dry-run``, confirm, apply with progress and throttle, report each."""
+    count = selection.count
+    if count == 0 or safety.dry_run:
+        if ctx.as_json:
+            echo_json({"matched": count, "dry_run": safety.dry_run, change.past: 0, "results": []})
+        say(ctx, f"{plural(count, 'dead letter')} selected" + ("; dry run, nothing was changed." if count else "."))
+        return
+    say(ctx, f"{plural(count, 'dead letter')} selected.")
+    confirm(f"{change.verb.capitalize()} {plural(count, 'dead letter')}?", safety=safety, past=change.past)
+    results, interrupted = _apply_all(selection, change, rate)
+    _report(ctx, count, change, results, interrupted=interrupted)
+    if interrupted:
+        sys.exit(130)
+    if any(result.outcome != change.past for result in results):
+        sys.exit(1)
+
+
+def _apply_all(selection: Selection, change: Change, rate: float | None) -> tuple[list[Result], bool]:
+    results: list[Result] = []
+    pause = 1.0 / rate if rate else 0.0
+    started = time.monotonic()
+    try:
+        with progress(selection.count, f"{change.verb.capitalize()}ing") as advance:
+            for index, dead_letter_id in enumerate(selection.ids):
+                if pause:
+                    time.sleep(max(0.0, started + index * pause - time.monotonic()))
+                results.append(change.apply(dead_letter_id))
+                advance()
+    except KeyboardInterrupt:
+        return results, True
+    return results, False
+
+
+def describe(change: Change, result: Result) -> str:
+    """One line per dead letter: ``<id>  replayed as <job>``, ``<id>  refused: already abandoned``."""
+    what = f"{change.past} as {result.job_id}" if result.job_id else result.note or result.outcome
+    return f"{result.dead_letter_id}  {what}"
+
+
+def _report(ctx: Context, count: int, change: Change, results: list[Result], *, interrupted: bool) -> None:
+    done = sum(result.outcome == change.past for result in results)
+    if ctx.as_json:
+        echo_json({
+            "matched": count, "dry_run": False, "interrupted": interrupted, change.past: done,
+            "results": [dataclasses.asdict(result) for result in results],
+        })  # fmt: skip
+    else:
+        for result in results:
+            click.echo(describe(change, result))
+    summary = f"{change.past.capitalize()} {done:,} of {plural(count, 'dead letter')}"
+    if done < len(results):
+        summary += f"; {len(results) - done:,} not {change.past} (see above)"
+    if interrupted:
+        summary += f"; interrupted after {len(results):,}, the rest were left as they were"
+    say(ctx, summary + ".")
+
+
+def run_counted(
+    ctx: Context, *, matched: int, noun: str, question: str, past: str, safety: Safety, change: Callable[[], int]
+) -> None:
+    """For a change made in one call (purge, clear): the count, a dry run or a question, then the change."""
+    if matched == 0 or safety.dry_run:
+        if ctx.as_json:
+            echo_json({"matched": matched, "dry_run": safety.dry_run, past: 0})
+        say(ctx, _matches(matched, noun) + ("; dry run, nothing was changed." if matched else "."))
+        return
+    say(ctx, _matches(matched, noun) + ".")
+    confirm(question, safety=safety, past=past)
+    done = change()
+    if ctx.as_json:
+        echo_json({"matched": matched, "dry_run": False, past: done})
+    say(ctx, f"{past.capitalize()} {plural(done, noun)}.")
+
+
+def _matches(count: int, noun: str) -> str:
+    return f"{plural(count, noun)} {'matches' if count == 1 else 'match'}"

@@ -1,0 +1,138 @@
+"""Options several commands share: filters, ``--json``, and the safety switches of bulk changes.
+
+Every option names its environment variable in ``--help`` (click derives ``JOBQ_<COMMAND>_<OPTION>``).
+Shared options reach the command as one value (``filters``, ``bulk``) instead of a dozen parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from jobq.cli.context import Context
+from jobq.cli.params import Moment
+from jobq.job import ERROR_CLASSES, JOB_STATUSES, RESOLUTIONS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def option(*names: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.option`` that shows its environment variable in ``--help``."""
+    attrs.setdefault("show_envvar", True)
+    return click.option(*names, **attrs)
+
+
+def _set_json(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Context).as_json = True
+
+
+def json_option(fn: F) -> F:
+    """``--json`` after the command, as well as before it."""
+    return option("--json", is_flag=True, expose_value=False, callback=_set_json,
+                  help="Print JSON (SPEC key names) instead of tables.")(fn)  # fmt: skip
+
+
+def limit_option(fn: F) -> F:
+    """``--limit N`` (default 50) and ``--cursor ID`` for one page of a listing."""
+    fn = option("--cursor", metavar="ID", help="Start after this id (printed under the previous page).")(fn)
+    return option("--limit", "-n", type=click.IntRange(1, 10_000), default=50, show_default=True,
+                  help="How many to show.")(fn)  # fmt: skip
+
+
+_DEAD_LETTER_FILTERS: list[Callable[[F], F]] = [
+    option("--tenant", help="Only this tenant."),
+    option("--task", help="Only this task."),
+    option("--queue", help="Only this queue."),
+    option("--class", "class", type=click.Choice(ERROR_CLASSES), help="Only this error class."),
+    option("--fingerprint", help="Only this failure (see `jobq dlq groups`)."),
+    option("--resolution", type=click.Choice(RESOLUTIONS), help="Only dead letters in this state."),
+    option("--since", type=Moment(), help="Failed at or after: a duration ago (2h, 7d) or an ISO time."),
+    option("--until", type=Moment(), help="Failed before: a duration ago (2h, 7d) or an ISO time."),
+    option("--search", metavar="TEXT", help="Text in the error message (case-insensitive)."),
+]
+_FILTER_KEYS = {"class": "error_class"}
+
+
+def dead_letter_filters(fn: F) -> F:
+    """The filters of ``app.dlq.list``, passed to the command as ``filters`` (a dict without the unset ones)."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        filters: dict[str, Any] = {}
+        for name in ("tenant", "task", "queue", "class", "fingerprint", "resolution", "since", "until", "search"):
+            value = kwargs.pop(name)
+            if value is not None:
+                filters[_FILTER_KEYS.get(name, name)] = value
+        return fn(*args, filters=filters, **kwargs)
+
+    for decorate in reversed(_DEAD_LETTER_FILTERS):
+        command = decorate(command)
+    return command  # type: ignore[return-value]
+
+
+def job_filters(fn: F) -> F:
+    """The filters of ``app.list_jobs``, passed to the command as ``filters``."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        names = ("status", "queue", "task", "tenant", "key")
+        filters = {name: kwargs.pop(name) for name in names}
+        return fn(*args, filters={k: v for k, v in filters.items() if v is not None}, **kwargs)
+
+    for decorate in reversed([
+        option("--status", type=click.Choice(JOB_STATUSES), help="Only jobs in this state."),
+        option("--queue", help="Only this queue."),
+        option("--task", help="Only this task."),
+        option("--tenant", help="Only this tenant."),
+        option("--key", help="Only jobs with this key."),
+    ]):  # fmt: skip
+        command = decorate(command)
+    return command  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """How careful a change should be: stop after counting, or skip the question."""
+
+    dry_run: bool
+    yes: bool
+
+
+def safety_options(fn: F) -> F:
+    """``--dry-run`` and ``--yes``, passed to the command as ``safety``."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        safety = Safety(dry_run=kwargs.pop("dry_run"), yes=kwargs.pop("yes"))
+        return fn(*args, safety=safety, **kwargs)
+
+    command = option("--yes", "-y", is_flag=True, help="Do it without asking.")(command)
+    command = option("--dry-run", is_flag=True, help="Only count what would change.")(command)
+    return command  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """Which dead letters a bulk change applies to: the ids given, or every match of the filters."""
+
+    ids: tuple[str, ...]
+    everything: bool
+    filters: dict[str, Any]
+
+
+def selection_options(fn: F) -> F:
+    """``ID…`` or ``--all`` with the filters of ``dlq list``, passed to the command as ``selector``."""
+
+    @functools.wraps(fn)
+    def command(*args: Any, filters: dict[str, Any], **kwargs: Any) -> Any:
+        selector = Selector(ids=kwargs.pop("ids"), everything=kwargs.pop("all"), filters=filters)
+        return fn(*args, selector=selector, **kwargs)
+
+    command = dead_letter_filters(command)
+    command = option("--all", "all", is_flag=True, help="Every dead letter matching the filters.")(command)
+    return click.argument("ids", nargs=-1, metavar="[ID]...")(command)  # type: ignore[return-value]
