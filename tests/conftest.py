@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -12,7 +15,10 @@ import jobq
 from jobq.backends import open_backend
 from jobq.backends.contract import Backend
 
-BACKENDS = ["sqlite-file", "sqlite-memory"]
+BACKENDS = ["sqlite-file", "sqlite-memory", "postgres"]
+
+# The test server: the machine's PostgreSQL (trust auth), or another one named by this variable.
+POSTGRES_URL = os.environ.get("JOBQ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def backend_url(kind: str, tmp_path: Path) -> str:
@@ -27,7 +33,52 @@ def backend_url(kind: str, tmp_path: Path) -> str:
 @pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty database, once per backend."""
+    if request.param == "postgres":
+        postgres: str = request.getfixturevalue("postgres_url")
+        return postgres
     return backend_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def shared_url(url: str, tmp_path: Path) -> str:
+    """A database several backends can open at once: ``url``, or a SQLite file in place of ``:memory:``."""
+    return f"sqlite:///{tmp_path / 'shared.db'}" if url == "sqlite://:memory:" else url
+
+
+@cache
+def postgres_unavailable() -> str | None:
+    """Why the test server cannot be used (None when it can); asked once per run."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install -e '.[dev]')"
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {POSTGRES_URL}: {' '.join(str(exc).split())}"
+    return None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL on the test server whose search_path is a fresh schema of its own, dropped afterwards.
+
+    Its connections carry the schema's name as application_name, so leftovers can be ended before the drop.
+    """
+    reason = postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    import psycopg
+    from psycopg import sql
+
+    schema = f"jobq_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}&application_name={schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (schema,))
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture

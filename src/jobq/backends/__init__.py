@@ -17,8 +17,20 @@ def open_backend(url: str, **options: Any) -> Backend:
 
         return SQLiteBackend(sqlite_path(url), **options)
     if url.startswith(("postgresql:", "postgres:")):
-        raise JobqError(f"{url.split(':', 1)[0]}: the PostgreSQL backend is not available in this version")
+        return _postgres(url, **options)
     raise JobqError(f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or postgresql://…")
+
+
+def _postgres(url: str, **options: Any) -> Backend:
+    try:
+        from jobq.backends.postgres import PostgresBackend
+    except ImportError as exc:
+        if not (exc.name or "").startswith("psycopg"):
+            raise
+        raise JobqError(
+            f"{url.split(':', 1)[0]} URLs need psycopg, which is not installed: pip install 'jobq[postgres]'"
+        ) from None
+    return PostgresBackend(url, **options)
 
 
 def sqlite_path(url: str) -> str:

@@ -1,0 +1,337 @@
+"""The PostgreSQL backend: many workers on many machines against one database.
+
+Claims are ``FOR UPDATE SKIP LOCKED`` in one statement per batch; acknowledgements and lease renewals are
+set-based (one statement for a whole batch); enqueues NOTIFY listening workers inside their transaction.
+
+Clocks. The storage contract passes instants from the caller's clock (unix seconds). Lease instants are
+kept on the *database* clock instead, so that workers on machines whose clocks disagree still agree on
+when a lease ran out: a caller's instant ``t`` is read as "``t - time.time()`` seconds from now" and
+stored or compared as ``statement_timestamp() + that offset``. With the real clock the offset is the
+lease itself (or zero), so only the database's clock decides; with an injected test clock the offsets
+are kept, so tests move time exactly as on SQLite. ``run_at``, ``started_at`` and ``finished_at`` stay
+as the caller gave them: they are schedule and record, not a race between machines, and a clock skew
+only shifts when a delayed job becomes due.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from psycopg import errors as pg_errors
+
+from jobq.backends.contract import JobFilter
+from jobq.backends.postgres.connection import Connection, Database, Durability, storage_error
+from jobq.backends.postgres.dead_letters import DeadLetters, storable
+from jobq.backends.postgres.enqueue import Inserter
+from jobq.backends.postgres.listener import Listener, channel_for
+from jobq.backends.postgres.migrate import migrate
+from jobq.backends.postgres.statements import JOB_COLUMNS, SQL, dict_row_or_none, dict_rows, param, where_clause
+from jobq.backends.records import error_to_json, job_conditions, job_from_row
+from jobq.clock import Clock
+from jobq.job import (
+    ClaimedJob,
+    DeadLettered,
+    ExpiredLease,
+    Job,
+    JobId,
+    JobStatus,
+    Lease,
+    NewJob,
+    Outcome,
+    Released,
+    RetryLater,
+    Succeeded,
+)
+
+COPY_AT_LEAST = 100  # jobs in one enqueue from which COPY (more round trips, far less work per row) pays
+
+
+host_clock: Clock = time.time
+"""This machine's clock: only a caller's distance from it reaches the database (tests move it)."""
+
+
+def from_now(moment: float) -> float:
+    """A caller's instant as seconds from the caller's present: SQL adds it to the database clock."""
+    return moment - host_clock()
+
+
+class PostgresBackend(DeadLetters):
+    """Jobs and dead letters in one PostgreSQL schema (the first on the URL's search_path).
+
+    >>> backend = PostgresBackend("postgresql://app@db.internal/app")
+    >>> with psycopg.connect(...) as conn:           # the caller's own transaction
+    ...     create_order(conn, ...)
+    ...     backend.enqueue([job], connection=conn)  # the job exists if and only if this commits
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        durability: Durability = "full",
+        busy_timeout: float = 5.0,
+        min_connections: int = 1,
+        max_connections: int = 10,
+        wait_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self._db = Database(
+            url,
+            durability=durability,
+            lock_timeout=busy_timeout,
+            min_connections=min_connections,
+            max_connections=max_connections,
+            wait_timeout=wait_timeout,
+        )
+        self._parts: tuple[Inserter, Listener] | None = None
+        self._parts_lock = threading.Lock()
+
+    @property
+    def _inserter(self) -> Inserter:
+        return self._schema_parts()[0]
+
+    @property
+    def _listener(self) -> Listener:
+        return self._schema_parts()[1]
+
+    def _schema_parts(self) -> tuple[Inserter, Listener]:
+        # Both need the schema, which is known once the database was reached (lazily, on first use).
+        if self._parts is None:
+            schema = self._db.schema
+            with self._parts_lock:
+                if self._parts is None:
+                    channel = channel_for(schema)
+                    self._parts = (Inserter(schema, channel), Listener(self._db, channel))
+        return self._parts
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version (under an advisory lock: safe from many processes)."""
+        with self._db.connection() as conn:
+            return migrate(conn, self._db.where)
+
+    def close(self) -> None:
+        """Close the pool and the listening connection."""
+        if self._parts is not None:
+            self._parts[1].close()
+        self._db.close()
+
+    # -- producers and workers -------------------------------------------------------------------
+
+    def enqueue(self, jobs: Sequence[NewJob], *, connection: Connection | None = None) -> list[JobId]:
+        """Insert jobs; with ``connection``, inside that (the caller's) transaction, committed by the caller."""
+        if not jobs:
+            return []
+        if connection is not None:
+            try:
+                return self._inserter.insert(connection, jobs)
+            except pg_errors.Error as exc:
+                raise storage_error(exc, self._db.where) from exc
+        if any(job.unique_key is not None for job in jobs):
+            with self._db.transaction() as conn:
+                return self._inserter.insert(conn, jobs)
+        if len(jobs) >= COPY_AT_LEAST:
+            return self._copy(jobs)
+        with self._db.connection() as conn:  # one statement: atomic without BEGIN
+            return self._inserter.insert(conn, jobs)
+
+    def _copy(self, jobs: Sequence[NewJob]) -> list[JobId]:
+        with self._db.transaction() as conn:
+            try:
+                with conn.transaction():  # a savepoint: a failed COPY undoes only itself
+                    self._inserter.copy(conn, jobs)
+            except pg_errors.UniqueViolation:
+                # A job id is stored already (an enqueue retried after a commit whose outcome was unknown):
+                # the INSERT path skips the ones that exist, as every enqueue does.
+                self._inserter.insert(conn, jobs)
+        return [job.id for job in jobs]
+
+    def claim(self, *, worker: str, queue: str, limit: int, lease: float, now: float) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs in one ``UPDATE … FOR UPDATE SKIP LOCKED … RETURNING``."""
+        params = {"worker": worker, "queue": queue, "limit": limit, "now": now, "lease_ends_in": from_now(now + lease)}
+        with self._db.connection() as conn:
+            rows = dict_rows(conn, SQL["claim"], params)
+        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        return [
+            ClaimedJob(
+                lease=Lease(JobId(row["id"]), row["token"]),
+                task=row["task"],
+                queue=row["queue"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                tenant=row["tenant"],
+                key=row["key"],
+                created_at=row["created_at"],
+                run_at=row["run_at"],
+            )
+            for row in rows
+        ]
+
+    def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
+
+        A commit whose result is unknown (the connection died during COMMIT) raises StorageError; the
+        caller records the same outcomes again and the fence decides: applied once, never twice.
+        """
+        if not outcomes:
+            return []
+        applied: list[bool] = []
+        requeued: set[str] = set()
+        with self._db.transaction() as conn:
+            for kind, run in groupby(outcomes, key=type):
+                batch = list(run)
+                if kind is Succeeded:
+                    applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
+                else:
+                    queues = self._apply_each(conn, batch)
+                    applied += [queue is not None for queue in queues]
+                    if kind is not DeadLettered:
+                        requeued.update(queue for queue in queues if queue is not None)
+            if requeued:
+                conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
+        return applied
+
+    def _ack(self, conn: Connection, batch: Sequence[Succeeded]) -> list[bool]:
+        params = {
+            "id": [outcome.lease.job_id for outcome in batch],
+            "token": [outcome.lease.token for outcome in batch],
+            "at": [outcome.at for outcome in batch],
+        }
+        done = {(row[0], row[1]) for row in conn.execute(SQL["ack"], params).fetchall()}
+        applied = []
+        for outcome in batch:  # as if applied one by one: a lease acknowledged twice counts once
+            lease = (outcome.lease.job_id, outcome.lease.token)
+            applied.append(lease in done)
+            done.discard(lease)
+        return applied
+
+    def _apply_each(self, conn: Connection, batch: Sequence[Outcome]) -> list[str | None]:
+        """One statement per outcome, pipelined: the queue of each job it applied to, None where fenced off."""
+        query = SQL[_STATEMENT[type(batch[0])]]
+        cursor = conn.cursor()
+        cursor.executemany(query, [_outcome_values(outcome) for outcome in batch], returning=True)
+        results: list[str | None] = []
+        while True:
+            row = cursor.fetchone()
+            results.append(None if row is None else str(row[0]))
+            if not cursor.nextset():
+                return results
+
+    def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
+        """Renew leases in one statement; the ones not renewed were taken over (or finished) elsewhere."""
+        if not leases:
+            return []
+        params = {
+            "id": [lease.job_id for lease in leases],
+            "token": [lease.token for lease in leases],
+            "ends_in": from_now(until),
+        }
+        with self._db.connection() as conn:
+            held = {(row[0], row[1]) for row in conn.execute(SQL["extend_leases"], params).fetchall()}
+        return [lease for lease in leases if (lease.job_id, lease.token) not in held]
+
+    def expired(self, *, now: float, limit: int) -> list[ExpiredLease]:
+        """Running jobs whose lease ran out, by the database clock."""
+        with self._db.connection() as conn:
+            rows = dict_rows(conn, SQL["expired_leases"], {"now_in": from_now(now), "limit": limit})
+        return [
+            ExpiredLease(
+                lease=Lease(JobId(row["id"]), row["token"]),
+                task=row["task"],
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                worker=row["worker"],
+                started_at=row["started_at"],
+            )
+            for row in rows
+        ]
+
+    def next_due(self, *, queue: str) -> float | None:
+        """The earliest ``run_at`` among the queue's queued jobs."""
+        with self._db.connection() as conn:
+            row = conn.execute(SQL["next_due"], {"queue": queue}).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def changed(self) -> bool:
+        """Has a job been enqueued, retried or released (and committed) since the last call? No round trip."""
+        return self._listener.changed()
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block on the notification socket up to ``timeout`` seconds; True when something was committed."""
+        return self._listener.wait(timeout)
+
+    # -- the main queue, for operators -----------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job."""
+        with self._db.connection() as conn:
+            row = dict_row_or_none(conn, SQL["get_job"], {"id": job_id})
+        return None if row is None else job_from_row(row)
+
+    def list_jobs(self, where: JobFilter, *, limit: int, cursor: str | None) -> list[Job]:
+        """Jobs newest first."""
+        conditions, params = job_conditions(where, param)
+        if cursor is not None:
+            conditions.append("id < %(cursor)s")
+            params["cursor"] = cursor
+        params["limit"] = limit
+        query = f"SELECT {JOB_COLUMNS} FROM jobs {where_clause(conditions)} ORDER BY id DESC LIMIT %(limit)s"
+        with self._db.connection() as conn:
+            return [job_from_row(row) for row in dict_rows(conn, query, params)]
+
+    def job_counts(self, *, now: float) -> dict[str, dict[str, int]]:
+        """Counts by queue and state; queued jobs due later count as scheduled."""
+        counts: dict[str, dict[str, int]] = {}
+        with self._db.connection() as conn:
+            rows = dict_rows(conn, SQL["job_counts"], {"now": now})
+        for row in rows:
+            queue = counts.setdefault(
+                row["queue"], {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 0, "dead": 0}
+            )
+            state = "scheduled" if row["status"] == "queued" and row["later"] else row["status"]
+            queue[state] += row["n"]
+        return counts
+
+    def delete_jobs(self, statuses: Sequence[JobStatus], *, finished_before: float | None) -> int:
+        """Delete jobs in the given states."""
+        params = {"statuses": list(statuses), "before": finished_before}
+        with self._db.connection() as conn:
+            return conn.execute(SQL["delete_jobs"], params).rowcount
+
+
+_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release", DeadLettered: "bury"}
+
+
+def _outcome_values(outcome: Outcome) -> dict[str, Any]:
+    lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
+    match outcome:
+        case RetryLater(error=error, run_at=run_at, expired_at=expired_at):
+            error_json = error_to_json(storable(error))
+            return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
+        case Released():
+            return lease
+        case DeadLettered():
+            error = storable(outcome.error)
+            return {
+                "job_id": outcome.lease.job_id,
+                "token": outcome.lease.token,
+                "id": outcome.dead_letter_id,
+                "at": outcome.at,
+                "error": error_to_json(error),
+                "expired_in": _offset(outcome.expired_at),
+                "max_attempts": outcome.max_attempts,
+                "error_type": error.error_type,
+                "error_message": error.message,
+                "error_traceback": error.traceback,
+                "error_class": outcome.error_class,
+                "fingerprint": outcome.fingerprint,
+            }
+    raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
+
+
+def _offset(moment: float | None) -> float | None:
+    return None if moment is None else from_now(moment)

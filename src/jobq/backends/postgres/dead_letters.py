@@ -1,0 +1,204 @@
+"""The dead-letter half of the PostgreSQL backend: listing, grouping, replay, resolution, import, stats."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from jobq.backends.contract import DeadLetterFilter, DeadLetterSummary, GroupBy
+from jobq.backends.postgres.connection import Database
+from jobq.backends.postgres.enqueue import Inserter
+from jobq.backends.postgres.statements import (
+    DEAD_COLUMNS,
+    LIGHT_DEAD_COLUMNS,
+    SQL,
+    dict_row_or_none,
+    dict_rows,
+    param,
+    where_clause,
+)
+from jobq.backends.records import dead_letter_conditions, dead_letter_from_row, error_to_dict
+from jobq.clock import to_datetime
+from jobq.errors import AlreadyReplayed, NotFound
+from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob
+from jobq.payload import dumps as dump_payload
+
+# Group-by choices map to columns through this whitelist, never through user text.
+_GROUP_COLUMNS: dict[str, str] = {
+    "fingerprint": "fingerprint",
+    "task": "task",
+    "class": "error_class",
+    "tenant": "tenant",
+    "queue": "queue",
+}
+# The search text is a value, never a pattern: its wildcards are escaped (backslash is ILIKE's escape).
+_SEARCH = "error_message ILIKE %(search)s"
+
+
+def like_pattern(text: str) -> str:
+    """``text`` anywhere, with ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def storable_text(text: str) -> str:
+    """PostgreSQL text and JSONB refuse NUL characters and lone surrogates: an error must still be recorded."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def storable(error: AttemptError) -> AttemptError:
+    """An attempt error whose texts PostgreSQL accepts (unchanged when they already are)."""
+    return replace(
+        error,
+        error_type=storable_text(error.error_type),
+        message=storable_text(error.message),
+        traceback=storable_text(error.traceback),
+        worker=None if error.worker is None else storable_text(error.worker),
+    )
+
+
+class DeadLetters:
+    """DeadLetterStore on PostgreSQL; the backend supplies the pool and the job inserter."""
+
+    _db: Database
+
+    @property
+    def _inserter(self) -> Inserter:
+        raise NotImplementedError  # pragma: no cover - PostgresBackend provides it
+
+    def _dead_where(self, where: DeadLetterFilter) -> tuple[list[str], dict[str, Any]]:
+        conditions, params = dead_letter_conditions(where, param, _SEARCH)
+        if where.search:
+            params["search"] = like_pattern(where.search)
+        return conditions, params
+
+    def _paged(self, where: DeadLetterFilter, limit: int, cursor: str | None) -> tuple[str, dict[str, Any]]:
+        conditions, params = self._dead_where(where)
+        if cursor is not None:
+            conditions.append("id < %(cursor)s")
+            params["cursor"] = cursor
+        params["limit"] = limit
+        return f"FROM dead_letters {where_clause(conditions)} ORDER BY id DESC LIMIT %(limit)s", params
+
+    def list_dead(
+        self, where: DeadLetterFilter, *, limit: int, cursor: str | None, with_payload: bool
+    ) -> list[DeadLetter]:
+        """Dead letters newest first; the light form skips payload, history and traceback."""
+        rest, params = self._paged(where, limit, cursor)
+        columns = DEAD_COLUMNS if with_payload else LIGHT_DEAD_COLUMNS
+        with self._db.connection() as conn:
+            return [dead_letter_from_row(row) for row in dict_rows(conn, f"SELECT {columns} {rest}", params)]
+
+    def get_dead(self, dead_letter_id: str) -> DeadLetter | None:
+        """One dead letter."""
+        with self._db.connection() as conn:
+            row = dict_row_or_none(conn, SQL["get_dead_letter"], {"id": dead_letter_id})
+        return None if row is None else dead_letter_from_row(row)
+
+    def count_dead(self, where: DeadLetterFilter) -> int:
+        """How many match."""
+        conditions, params = self._dead_where(where)
+        with self._db.connection() as conn:
+            row = conn.execute(f"SELECT count(*) FROM dead_letters {where_clause(conditions)}", params).fetchone()
+        return int(row[0]) if row else 0
+
+    def dead_ids(self, where: DeadLetterFilter, *, limit: int, cursor: str | None) -> list[DeadLetterId]:
+        """Matching ids, newest first."""
+        rest, params = self._paged(where, limit, cursor)
+        with self._db.connection() as conn:
+            return [DeadLetterId(row[0]) for row in conn.execute(f"SELECT id {rest}", params)]
+
+    def group_dead(self, where: DeadLetterFilter, *, by: GroupBy, limit: int) -> list[DeadLetterGroup]:
+        """Groups with counts, first and last failure, and the newest letter as a sample."""
+        column = _GROUP_COLUMNS[by]
+        conditions, params = self._dead_where(where)
+        params["limit"] = limit
+        query = (
+            f"WITH groups AS (SELECT {column} AS value, count(*) AS n, min(failed_at) AS first_seen,"
+            f" max(failed_at) AS last_seen, max(id) AS sample_id FROM dead_letters {where_clause(conditions)}"
+            f" GROUP BY {column} ORDER BY n DESC, last_seen DESC LIMIT %(limit)s)"
+            " SELECT groups.*, d.error_type, d.error_message FROM groups"
+            " JOIN dead_letters AS d ON d.id = groups.sample_id ORDER BY n DESC, last_seen DESC"
+        )
+        with self._db.connection() as conn:
+            rows = dict_rows(conn, query, params)
+        return [
+            DeadLetterGroup(
+                value=row["value"],
+                count=row["n"],
+                first_seen=to_datetime(row["first_seen"]),
+                last_seen=to_datetime(row["last_seen"]),
+                sample_id=DeadLetterId(row["sample_id"]),
+                sample_error_type=row["error_type"],
+                sample_message=row["error_message"],
+            )
+            for row in rows
+        ]
+
+    def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
+        """Mark the letter replayed and enqueue its job in one transaction: racing replays make one job."""
+        params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force}
+        with self._db.transaction() as conn:
+            if conn.execute(SQL["replay_dead_letter"], params).fetchone() is not None:
+                self._inserter.insert(conn, [job])
+                return job.id
+            row = dict_row_or_none(conn, SQL["get_dead_letter"], {"id": dead_letter_id})
+        if row is None:
+            raise NotFound(f"no dead letter {dead_letter_id}")
+        raise AlreadyReplayed(
+            f"dead letter {dead_letter_id} was already replayed as {row['replayed_as']}; use force to replay again"
+        )
+
+    def resolve(self, dead_letter_id: str, resolution: str, *, note: str | None) -> bool:
+        """Abandon (or otherwise close) an open letter."""
+        params = {"id": dead_letter_id, "resolution": resolution, "note": note}
+        with self._db.connection() as conn:
+            return conn.execute(SQL["resolve_dead_letter"], params).rowcount == 1
+
+    def purge_dead(self, where: DeadLetterFilter) -> int:
+        """Delete matching letters."""
+        conditions, params = self._dead_where(where)
+        with self._db.connection() as conn:
+            return conn.execute(f"DELETE FROM dead_letters {where_clause(conditions)}", params).rowcount
+
+    def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
+        """Store letters as they are; existing ids are skipped."""
+        if not letters:
+            return 0
+        with self._db.transaction() as conn:
+            return sum(conn.execute(SQL["insert_dead_letter"], _letter_values(letter)).rowcount for letter in letters)
+
+    def dead_summary(self, *, since: float) -> DeadLetterSummary:
+        """Totals, recent count, mean attempts, and counts by class and resolution."""
+        with self._db.connection() as conn:
+            row = dict_row_or_none(conn, SQL["dead_letter_summary"], {"since": since})
+            by_class = {r["value"]: r["n"] for r in dict_rows(conn, SQL["dead_letters_by_class"])}
+            by_resolution = {r["value"]: r["n"] for r in dict_rows(conn, SQL["dead_letters_by_resolution"])}
+        assert row is not None
+        return DeadLetterSummary(
+            total=row["total"],
+            permanent=row["permanent"],
+            recent=row["recent"],
+            avg_attempts=float(row["avg_attempts"] or 0.0),
+            by_class=by_class,
+            by_resolution=by_resolution,
+        )
+
+
+def _letter_values(letter: DeadLetter) -> dict[str, Any]:
+    def seconds(moment: Any) -> float | None:
+        return None if moment is None else float(moment.timestamp())
+
+    return {
+        "id": letter.id, "job_id": letter.job_id, "task": letter.task, "queue": letter.queue,
+        "priority": letter.priority, "tenant": letter.tenant, "key": letter.key,
+        "payload": dump_payload(letter.payload), "attempts": letter.attempts, "max_attempts": letter.max_attempts,
+        "errors": json.dumps([error_to_dict(storable(e)) for e in letter.errors], ensure_ascii=False),
+        "error_type": storable_text(letter.error_type), "error_message": storable_text(letter.error_message),
+        "error_traceback": storable_text(letter.error_traceback), "error_class": letter.error_class,
+        "fingerprint": letter.fingerprint, "failed_at": seconds(letter.failed_at),
+        "created_at": seconds(letter.created_at), "resolution": letter.resolution,
+        "replayed_at": seconds(letter.replayed_at), "replayed_as": letter.replayed_as, "note": letter.note,
+    }  # fmt: skip

@@ -1,0 +1,175 @@
+-- Every statement the PostgreSQL backend runs. Values are always bound parameters.
+--
+-- Lease instants (locked_until) are on the database clock: extract(epoch FROM statement_timestamp()) plus
+-- a caller's offset from its own present (``*_in`` parameters, see backend.py). {jobs} is the schema-
+-- qualified table, for statements that also run on a caller's own connection (transactional enqueue).
+
+-- name: insert_job
+-- One job: plain VALUES plan faster than unnest() when there is a single row.
+WITH new AS (
+    INSERT INTO {jobs} (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts,
+                        run_at, created_at, replay_of)
+    VALUES (%(id)s, %(task)s, %(queue)s, 'queued', %(priority)s, %(payload)s::jsonb, %(tenant)s, %(key)s,
+            %(unique_key)s, %(max_attempts)s, %(run_at)s, %(created_at)s, %(replay_of)s)
+    ON CONFLICT DO NOTHING
+    RETURNING queue
+)
+SELECT queue, pg_notify(%(channel)s, queue) FROM new;
+
+-- name: insert_jobs
+-- Many jobs in one statement: the rows travel as one JSON document (one parameter, parsed by the server
+-- in C), which beats a dozen array parameters that the driver would escape element by element.
+WITH new AS (
+    INSERT INTO {jobs} (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts,
+                        run_at, created_at, replay_of)
+    SELECT id, task, queue, 'queued', priority, payload::jsonb, tenant, key, unique_key, max_attempts,
+           run_at, created_at, replay_of
+      FROM json_to_recordset(%(jobs)s::json)
+           AS new (id text, task text, queue text, priority integer, payload text, tenant text, key text,
+                   unique_key text, max_attempts integer, run_at float8, created_at float8, replay_of text)
+    ON CONFLICT DO NOTHING
+    RETURNING queue
+)
+-- One NOTIFY per queue, in the enqueuing transaction: listeners hear of it when (and only if) it commits.
+SELECT queue, pg_notify(%(channel)s, queue) FROM new GROUP BY queue;
+
+-- name: copy_jobs
+-- The bulk path (no unique keys): COPY is several times faster than any INSERT.
+COPY {jobs} (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts, run_at,
+             created_at, replay_of)
+FROM STDIN;
+
+-- name: pending_with_unique_key
+SELECT id FROM {jobs} WHERE unique_key = %(unique_key)s AND status IN ('queued', 'running');
+
+-- name: notify
+SELECT pg_notify(%(channel)s, queue) FROM unnest(%(queues)s::text[]) AS queue;
+
+-- name: claim
+-- The inner SELECT locks due rows in index order and skips rows other claimers hold; ARRAY() makes it an
+-- InitPlan, so the outer UPDATE is a primary-key look-up whatever the planner believes about the table.
+UPDATE jobs
+   SET status = 'running', attempts = attempts + 1, token = token + 1,
+       locked_until = extract(epoch FROM statement_timestamp())::float8 + %(lease_ends_in)s,
+       worker = %(worker)s, started_at = %(now)s
+ WHERE id = ANY(ARRAY(
+           SELECT id FROM jobs
+            WHERE status = 'queued' AND queue = %(queue)s AND run_at <= %(now)s
+            ORDER BY priority DESC, run_at
+            LIMIT %(limit)s
+              FOR UPDATE SKIP LOCKED))
+   AND status = 'queued'
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
+
+-- name: ack
+UPDATE jobs
+   SET status = 'succeeded', finished_at = done.at, locked_until = NULL
+  FROM unnest(%(id)s::text[], %(token)s::integer[], %(at)s::float8[]) AS done (id, token, at)
+ WHERE jobs.id = done.id AND jobs.token = done.token AND jobs.status = 'running'
+RETURNING jobs.id, jobs.token;
+
+-- name: retry
+UPDATE jobs
+   SET status = 'queued', run_at = %(run_at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
+       locked_until = NULL, worker = NULL
+ WHERE id = %(id)s AND token = %(token)s AND status = 'running'
+   AND (%(expired_in)s::float8 IS NULL
+        OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
+RETURNING queue;
+
+-- name: release
+UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, worker = NULL
+ WHERE id = %(id)s AND token = %(token)s AND status = 'running'
+RETURNING queue;
+
+-- name: bury
+-- The job turns dead and its dead letter is written by one statement: both, or neither.
+WITH dead AS (
+    UPDATE jobs
+       SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
+           locked_until = NULL
+     WHERE id = %(job_id)s AND token = %(token)s AND status = 'running'
+       AND (%(expired_in)s::float8 IS NULL
+            OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
+    RETURNING id, task, queue, priority, tenant, key, payload, attempts, errors, created_at
+)
+INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
+                          errors, error_type, error_message, error_traceback, error_class, fingerprint,
+                          failed_at, created_at)
+SELECT %(id)s, dead.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
+       errors, %(error_type)s, %(error_message)s, %(error_traceback)s, %(error_class)s, %(fingerprint)s,
+       %(at)s, created_at
+  FROM dead
+RETURNING id;
+
+-- name: extend_leases
+UPDATE jobs SET locked_until = extract(epoch FROM statement_timestamp())::float8 + %(ends_in)s
+  FROM unnest(%(id)s::text[], %(token)s::integer[]) AS held (id, token)
+ WHERE jobs.id = held.id AND jobs.token = held.token AND jobs.status = 'running'
+RETURNING jobs.id, jobs.token;
+
+-- name: expired_leases
+SELECT id, token, task, attempts, max_attempts, worker, started_at
+  FROM jobs
+ WHERE status = 'running' AND locked_until < extract(epoch FROM statement_timestamp())::float8 + %(now_in)s
+ ORDER BY locked_until
+ LIMIT %(limit)s;
+
+-- name: next_due
+SELECT min(run_at) AS due FROM jobs WHERE status = 'queued' AND queue = %(queue)s;
+
+-- name: get_job
+SELECT id, task, queue, status, priority, payload, tenant, key, unique_key, attempts, max_attempts,
+       run_at, created_at, started_at, finished_at, worker, errors, replay_of
+  FROM jobs WHERE id = %(id)s;
+
+-- name: job_counts
+SELECT queue, status, run_at > %(now)s AS later, count(*) AS n
+  FROM jobs
+ GROUP BY queue, status, later;
+
+-- name: delete_jobs
+DELETE FROM jobs
+ WHERE status = ANY(%(statuses)s::text[])
+   AND (%(before)s::float8 IS NULL OR coalesce(finished_at, created_at) < %(before)s::float8);
+
+-- name: get_dead_letter
+SELECT id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, error_type,
+       error_message, error_traceback, error_class, fingerprint, failed_at, created_at, resolution,
+       replayed_at, replayed_as, note
+  FROM dead_letters WHERE id = %(id)s;
+
+-- name: replay_dead_letter
+-- Two racing replays: the second waits for the first's row lock, then re-reads the row (replayed) and
+-- matches nothing. Exactly one new job, without a stronger isolation level.
+UPDATE dead_letters
+   SET resolution = 'replayed', replayed_at = %(now)s, replayed_as = %(new_job_id)s
+ WHERE id = %(id)s AND (%(force)s OR resolution NOT IN ('replayed', 'recovered'))
+RETURNING id;
+
+-- name: resolve_dead_letter
+UPDATE dead_letters SET resolution = %(resolution)s, note = coalesce(%(note)s, note)
+ WHERE id = %(id)s AND resolution IN ('open', 'pending_recovery');
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
+                          errors, error_type, error_message, error_traceback, error_class, fingerprint,
+                          failed_at, created_at, resolution, replayed_at, replayed_as, note)
+VALUES (%(id)s, %(job_id)s, %(task)s, %(queue)s, %(priority)s, %(tenant)s, %(key)s, %(payload)s::jsonb,
+        %(attempts)s, %(max_attempts)s, %(errors)s::jsonb, %(error_type)s, %(error_message)s,
+        %(error_traceback)s, %(error_class)s, %(fingerprint)s, %(failed_at)s, %(created_at)s,
+        %(resolution)s, %(replayed_at)s, %(replayed_as)s, %(note)s)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: dead_letter_summary
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE error_class <> 'recoverable') AS permanent,
+       count(*) FILTER (WHERE failed_at >= %(since)s) AS recent,
+       avg(attempts)::float8 AS avg_attempts
+  FROM dead_letters;
+
+-- name: dead_letters_by_class
+SELECT error_class AS value, count(*) AS n FROM dead_letters GROUP BY error_class;
+
+-- name: dead_letters_by_resolution
+SELECT resolution AS value, count(*) AS n FROM dead_letters GROUP BY resolution;
