@@ -1,0 +1,1 @@
+"""Example applications built on jobq (importable from the repository root: ``examples.messaging``)."""
