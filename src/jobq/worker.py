@@ -38,6 +38,8 @@ FLUSH_BATCH = 256  # outcomes recorded per transaction at most
 FLUSH_AGE = 0.05  # seconds an outcome may wait to be grouped with others
 RESCUE_EVERY = 5.0  # seconds between looks for lost leases (at most; shorter leases look more often)
 STORAGE_RETRY = 0.5  # seconds to wait after the database refused a write
+IDLE_WAIT = 1.0  # seconds an idle loop sleeps at most; wake-ups and due times cut it short
+WATCH_SLICE = 0.25  # seconds the watcher blocks per call, so that it notices a stop
 
 
 @dataclass(slots=True)
@@ -88,7 +90,6 @@ class Worker:
         dependencies: Mapping[str, Any] | None = None,
         grace: float = 30.0,
         prefetch: int | None = None,
-        poll_interval: float = 0.005,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
@@ -101,7 +102,6 @@ class Worker:
         self.dependencies = dict(dependencies or {})
         self.grace = grace
         self.prefetch = prefetch if prefetch is not None else max(64, 4 * concurrency)
-        self.poll_interval = poll_interval
         self.summary = WorkerSummary(self.id)
         self._clock = app.clock
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -154,8 +154,12 @@ class Worker:
         """Work until stopped; returns what was done."""
         previous = self._install_signals() if install_signal_handlers else {}
         remove_waker = self.app.add_waker(self.wake)
-        heartbeat = threading.Thread(target=self._heartbeat, name="jobq-heartbeat", daemon=True)
-        heartbeat.start()
+        # A burst worker returns when idle, so it has no use for the watcher (nor its exit delay).
+        helpers = [threading.Thread(target=self._heartbeat, name="jobq-heartbeat", daemon=True)]
+        if not self.burst:
+            helpers.append(threading.Thread(target=self._watch, name="jobq-watch", daemon=True))
+        for thread in helpers:
+            thread.start()
         log.info("Worker %s started (concurrency %d, queues %s)", self.id, self.concurrency, self._queue_names())
         try:
             self._loop_until_stopped()
@@ -165,6 +169,8 @@ class Worker:
             for _ in range(self._runners):
                 self._todo.put(None)
             self._close_event_loop()
+            for thread in helpers:  # they use the app's connections, which the caller may close next
+                thread.join(timeout=WATCH_SLICE + 1.0)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         log.info("Worker %s stopped: %s", self.id, self.summary)
@@ -204,7 +210,12 @@ class Worker:
             return 0.0
         if self._may_have_work and len(self._running) < self.concurrency and not self._stopping.is_set():
             return 0.0
-        wait = self.poll_interval if not self._running else FLUSH_AGE
+        now = self._clock()
+        # Idle, the watcher thread or an in-process enqueue wakes us; otherwise only due times matter.
+        wait = IDLE_WAIT if not self._running else FLUSH_AGE
+        for moment in (self._next_due, None if self.burst else self._next_rescue):
+            if moment is not None:
+                wait = min(wait, max(0.0, moment - now))
         if self._pending:
             wait = min(wait, max(0.0, self._pending_since + FLUSH_AGE - self._clock()))
         deadlines = [r.deadline for r in self._running.values() if r.deadline is not None]
@@ -217,7 +228,8 @@ class Worker:
         try:
             item = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
         except queue.Empty:
-            self._poll_for_work()
+            if self._next_due is not None and self._next_due <= self._clock():
+                self._may_have_work = True
             return
         while True:
             if isinstance(item, _Done):
@@ -227,16 +239,15 @@ class Worker:
             except queue.Empty:
                 return
 
-    def _poll_for_work(self) -> None:
-        """Idle: did another process commit something, or has a scheduled job come due?"""
-        if self._may_have_work:
-            return
-        try:
-            changed = self.app.backend.changed()
-        except StorageError:
-            return
-        due = self._next_due is not None and self._next_due <= self._clock()
-        self._may_have_work = changed or due
+    def _watch(self) -> None:
+        """A thread that waits for other processes' commits (NOTIFY, or SQLite's data_version) and wakes us."""
+        while not self._halt.is_set():
+            try:
+                if self.app.backend.wait_for_change(WATCH_SLICE):
+                    self.wake()
+            except StorageError as exc:
+                log.error("Could not watch for new jobs: %s", exc)
+                self._halt.wait(STORAGE_RETRY)
 
     # -- claiming and running ----------------------------------------------------------------------
 

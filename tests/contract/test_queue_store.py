@@ -196,25 +196,17 @@ def test_delete_jobs_by_state(backend: Backend) -> None:
     assert backend.job_counts(now=NOW)["default"]["succeeded"] == 0
 
 
-def test_changed_notices_commits_from_other_connections(shared_url: str) -> None:
+def test_wait_for_change_notices_commits_from_other_connections(shared_url: str) -> None:
     from jobq.backends import open_backend
 
     watcher, writer = open_backend(shared_url), open_backend(shared_url)
     watcher.migrate()
-    watcher.changed()
-    assert watcher.changed() is False
+    watcher.wait_for_change(0)
+    assert watcher.wait_for_change(0.05) is False
     writer.enqueue([new_job()])
-    # A commit shows at once on SQLite; a NOTIFY reaches its listener a moment after the commit returns.
-    assert noticed_soon(watcher) is True
-    assert watcher.changed() is False
+    started = time.monotonic()
+    assert watcher.wait_for_change(2.0) is True
+    assert time.monotonic() - started < 0.5
+    assert watcher.wait_for_change(0) is False
     watcher.close()
     writer.close()
-
-
-def noticed_soon(backend: Backend, within: float = 2.0) -> bool:
-    deadline = time.monotonic() + within
-    while not backend.changed():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True

@@ -95,8 +95,11 @@ class QueueStore(Protocol):
         """When the earliest queued job of ``queue`` becomes due (None when nothing is queued)."""
         ...
 
-    def changed(self) -> bool:
-        """Cheap check: has anything been committed by another connection since the last call?"""
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until another connection commits work; True if one did.
+
+        PostgreSQL waits on LISTEN/NOTIFY; SQLite polls ``data_version`` every few milliseconds.
+        """
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ from jobq.job import (
 from jobq.payload import dumps as dump_payload
 
 SQL = load_queries("jobq.backends.sqlite", "queries.sql")
+WATCH_POLL = 0.002  # seconds between looks at data_version while a worker waits for work
 
 # Group-by choices map to columns through this whitelist, never through user text.
 _GROUP_COLUMNS: dict[str, str] = {
@@ -216,13 +218,16 @@ class SQLiteBackend:
         value: float | None = row[0]
         return value
 
-    def changed(self) -> bool:
-        """``PRAGMA data_version`` moves when another connection commits: a poll that costs microseconds."""
-        with self._db.read() as conn:
-            version: int = conn.execute("PRAGMA data_version").fetchone()[0]
-        changed = version != self._data_version
-        self._data_version = version
-        return changed
+    def wait_for_change(self, timeout: float) -> bool:
+        """Poll ``PRAGMA data_version`` (it moves when another connection commits; microseconds a look)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._db.read() as conn:
+                version: int = conn.execute("PRAGMA data_version").fetchone()[0]
+            changed, self._data_version = version != self._data_version, version
+            if changed or time.monotonic() >= deadline:
+                return changed
+            time.sleep(WATCH_POLL)
 
     # -- the main queue, for operators -----------------------------------------------------------
 
