@@ -18,6 +18,7 @@ from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
 from jobq.retry import Backoff, as_backoff
 from jobq.stats import Alert, Thresholds, crossed, queue_stats
+from jobq.tally import Metrics, read_back
 from jobq.task import ExceptionTypes, Task, TaskOptions
 
 if TYPE_CHECKING:
@@ -258,6 +259,11 @@ class App:
     def stats(self) -> dict[str, Any]:
         """Counts of the queue and the DLQ, in the shape of SPEC section 3."""
         return {**self.dlq.stats(), "queues": queue_stats(self.backend, now=self.clock())}
+
+    def metrics(self) -> Metrics:
+        """Every worker's counters (processed, succeeded, failed, dead_lettered, replayed) and histograms
+        (job_duration_seconds, queue_wait_seconds), by queue, as kept in the database."""
+        return read_back(self.backend.read_tally())
 
     def alerts(self, thresholds: Thresholds | None = None) -> list[Alert]:
         """The alert thresholds crossed now (defaults: last_24h > 10, avg_retries > 2.5, pending_recovery > 5)."""

@@ -152,6 +152,7 @@ class ExpiredLease:
 
     lease: Lease
     task: str
+    queue: str
     attempts: int
     max_attempts: int | None
     worker: str | None

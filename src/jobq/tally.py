@@ -41,6 +41,11 @@ class Tally:
         self.values[(name, queue, bound)] += 1
         self.values[(name, queue, SUM)] += seconds
 
+    def add(self, values: dict[Key, float]) -> None:
+        """Put increments back (a flush that failed will carry them next time)."""
+        for key, value in values.items():
+            self.values[key] += value
+
     def take(self) -> dict[Key, float]:
         """The increments so far, leaving the tally empty."""
         values, self.values = dict(self.values), defaultdict(float)

@@ -26,7 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 from jobq.errors import JobTimeout, StorageError, UnknownTask, WorkerLost
 from jobq.execution import Attempt, failure_outcome
-from jobq.job import ClaimedJob, DeadLettered, JobId, Lease, Outcome, Released, RetryLater, Succeeded, new_id
+from jobq.job import (
+    ClaimedJob,
+    DeadLettered,
+    ExpiredLease,
+    JobId,
+    Lease,
+    Outcome,
+    Released,
+    RetryLater,
+    Succeeded,
+    new_id,
+)
+from jobq.tally import Tally
 from jobq.task import Task
 
 if TYPE_CHECKING:
@@ -123,6 +135,7 @@ class Worker:
         self._timed_out: set[Lease] = set()  # attempts whose runner thread was replaced: it exits when done
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self._tally = Tally()
         self._async_slots: asyncio.Semaphore | None = None
 
     # -- control -----------------------------------------------------------------------------------
@@ -285,7 +298,7 @@ class Worker:
             now = self._clock()
             attempt = Attempt(job, self.id, now)
             if task is None:
-                self._record(failure_outcome(
+                self._record_attempt(attempt, now, failure_outcome(
                     attempt, UnknownTask(f"no task named {job.task!r} is registered in this worker"),
                     options=None, classifier=self.app.classifier, now=now,
                 ))  # fmt: skip
@@ -369,10 +382,10 @@ class Worker:
             return  # already recorded as timed out, or released at shutdown
         del self._running[job_id]
         if done.error is None:
-            self._record(Succeeded(done.attempt.job.lease, done.finished))
+            self._record_attempt(done.attempt, done.finished, Succeeded(done.attempt.job.lease, done.finished))
         else:
             options = self.app.tasks[done.attempt.job.task].options
-            self._record(failure_outcome(
+            self._record_attempt(done.attempt, done.finished, failure_outcome(
                 done.attempt, done.error, options=options, classifier=self.app.classifier, now=done.finished
             ))  # fmt: skip
 
@@ -385,7 +398,7 @@ class Worker:
             del self._running[job_id]
             task = self.app.tasks[running.attempt.job.task]
             error = JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
-            self._record(failure_outcome(
+            self._record_attempt(running.attempt, now, failure_outcome(
                 running.attempt, error, options=task.options, classifier=self.app.classifier, now=now
             ))  # fmt: skip
             with self._runners_lock:
@@ -394,6 +407,13 @@ class Worker:
             threading.Thread(target=self._runner, name="jobq-runner-spare", daemon=True).start()
 
     # -- recording ---------------------------------------------------------------------------------
+
+    def _record_attempt(self, attempt: Attempt, finished: float, outcome: Outcome) -> None:
+        """Record how an attempt ended, and tally it (an attempt that ran counts, even if fenced off later)."""
+        _tally_attempt(self._tally, attempt.job.queue, outcome)
+        self._tally.observe("job_duration_seconds", attempt.job.queue, finished - attempt.started)
+        self._tally.observe("queue_wait_seconds", attempt.job.queue, attempt.started - attempt.job.run_at)
+        self._record(outcome)
 
     def _record(self, outcome: Outcome) -> None:
         if not self._pending:
@@ -407,11 +427,13 @@ class Worker:
         if not self._pending or not (force or self._clock() - self._pending_since >= FLUSH_AGE):
             return
         outcomes, self._pending = self._pending, []
+        tally = self._tally.take()
         try:
-            applied = self.app.backend.record(outcomes)
+            applied = self.app.backend.record(outcomes, tally=tally)
         except StorageError as exc:
             log.error("Could not record %d outcomes, will retry: %s", len(outcomes), exc)
             self._pending = outcomes + self._pending
+            self._tally.add(tally)
             self._halt.wait(STORAGE_RETRY)
             return
         self._release_holds(outcome.lease for outcome in outcomes)
@@ -474,7 +496,10 @@ class Worker:
         try:
             expired = self.app.backend.expired(now=now, limit=FLUSH_BATCH)
             outcomes = [self._lost_outcome(lease, now) for lease in expired]
-            applied = self.app.backend.record(outcomes) if outcomes else []
+            tally = Tally()
+            for lease, outcome in zip(expired, outcomes, strict=True):
+                _tally_attempt(tally, lease.queue, outcome)
+            applied = self.app.backend.record(outcomes, tally=tally.take()) if outcomes else []
         except StorageError as exc:
             log.error("Could not rescue lost jobs: %s", exc)
             return
@@ -484,8 +509,8 @@ class Worker:
                 self.summary.rescued += 1
                 self._count(outcome, ok)
 
-    def _lost_outcome(self, expired: Any, now: float) -> RetryLater | DeadLettered:
-        job = ClaimedJob(expired.lease, expired.task, "", {}, expired.attempts, expired.max_attempts)
+    def _lost_outcome(self, expired: ExpiredLease, now: float) -> RetryLater | DeadLettered:
+        job = ClaimedJob(expired.lease, expired.task, expired.queue, {}, expired.attempts, expired.max_attempts)
         attempt = Attempt(job, expired.worker or "unknown", expired.started_at or now)
         error = WorkerLost(f"worker {expired.worker} stopped renewing the lease of attempt {expired.attempts}")
         task = self.app.tasks.get(expired.task)
@@ -510,3 +535,13 @@ class Worker:
             self._running.clear()
         self._flush(force=True)
         return not self._running and not self._pending
+
+
+def _tally_attempt(tally: Tally, queue: str, outcome: Outcome) -> None:
+    tally.count("processed", queue)
+    if isinstance(outcome, Succeeded):
+        tally.count("succeeded", queue)
+        return
+    tally.count("failed", queue)
+    if isinstance(outcome, DeadLettered):
+        tally.count("dead_lettered", queue)

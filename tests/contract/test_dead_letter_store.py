@@ -156,3 +156,9 @@ def test_summary_counts_totals_recent_classes_and_resolutions(backend: Backend) 
     assert (summary.total, summary.permanent, summary.recent, summary.avg_attempts) == (2, 1, 1, 1.0)
     assert summary.by_class == {"recoverable": 1, "user_error": 1}
     assert summary.by_resolution == {"open": 1, "abandoned": 1}
+
+
+def test_replay_is_counted_in_the_tally(backend: Backend) -> None:
+    letter = dead_letter(backend, queue="sms")
+    backend.replay(letter.id, new_job(queue="sms"), force=False)
+    assert ("replayed", "sms", -2.0, 1.0) in backend.read_tally()

@@ -210,3 +210,17 @@ def test_wait_for_change_notices_commits_from_other_connections(shared_url: str)
     assert watcher.wait_for_change(0) is False
     watcher.close()
     writer.close()
+
+
+def test_tally_is_added_with_the_outcomes_and_read_back(backend: Backend) -> None:
+    from jobq.tally import COUNTER
+
+    backend.enqueue([new_job()])
+    (claimed,) = claim(backend)
+    key = ("processed", "default", COUNTER)
+    backend.record([Succeeded(claimed.lease, NOW)], tally={key: 1.0, ("job_duration_seconds", "default", 0.5): 1.0})
+    backend.record([], tally={key: 2.0})
+    assert sorted(backend.read_tally()) == [
+        ("job_duration_seconds", "default", 0.5, 1.0),
+        ("processed", "default", COUNTER, 3.0),
+    ]

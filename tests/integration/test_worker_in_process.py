@@ -289,3 +289,31 @@ def test_job_of_a_vanished_worker_out_of_attempts_is_dead_lettered_with_the_dlq_
         assert summary.rescued == 1
         assert dlq_lines(caplog) == [f"Job {job_id} moved to DLQ after 1 attempts: jobq.WorkerLost"]
         assert summary.dead == 1
+
+
+def test_metrics_count_every_attempt_by_queue_with_durations(url: str) -> None:
+    with jobq.App(url) as app:
+
+        @app.task(name="ok", queue="fast")
+        def ok() -> None:
+            pass
+
+        @app.task(name="bad", queue="slow", max_attempts=2, backoff=0)
+        def bad() -> None:
+            raise RuntimeError("no")
+
+        for _ in range(3):
+            ok.enqueue()
+        bad.enqueue()
+        app.run_worker(burst=True, install_signal_handlers=False)
+        (letter,) = app.dlq.list()
+        app.dlq.replay(letter.id)
+        metrics = app.metrics()
+        assert metrics.counters[("processed", "fast")] == 3
+        assert metrics.counters[("succeeded", "fast")] == 3
+        assert metrics.counters[("processed", "slow")] == 2
+        assert metrics.counters[("failed", "slow")] == 2
+        assert metrics.counters[("dead_lettered", "slow")] == 1
+        assert metrics.counters[("replayed", "slow")] == 1
+        assert metrics.histograms[("job_duration_seconds", "fast")].count == 3
+        assert metrics.histograms[("queue_wait_seconds", "slow")].count == 2

@@ -6,7 +6,7 @@ All times are unix seconds, passed in by the caller so that one clock decides.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -25,6 +25,7 @@ from jobq.job import (
     Outcome,
     Resolution,
 )
+from jobq.tally import Key as TallyKey
 
 GroupBy = Literal["fingerprint", "task", "class", "tenant", "queue"]
 GROUP_BY: tuple[GroupBy, ...] = ("fingerprint", "task", "class", "tenant", "queue")
@@ -79,8 +80,12 @@ class QueueStore(Protocol):
         """Atomically take up to ``limit`` due jobs of ``queue``, highest priority first, until ``now + lease``."""
         ...
 
-    def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
-        """Apply outcomes in one transaction; each is fenced by its lease token. True where applied."""
+    def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
+        """Apply outcomes (each fenced by its lease token) and add ``tally`` in one transaction. True where applied."""
+        ...
+
+    def read_tally(self) -> list[tuple[str, str, float, float]]:
+        """Every stored counter and histogram bucket: ``(name, queue, le, value)``."""
         ...
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
@@ -149,7 +154,7 @@ class DeadLetterStore(Protocol):
         ...
 
     def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
-        """In one transaction: enqueue ``job`` and mark the letter replayed as it.
+        """In one transaction: enqueue ``job``, mark the letter replayed as it, count it in the tally.
 
         Raises NotFound, or AlreadyReplayed unless ``force``.
         """

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -29,7 +29,15 @@ from jobq.backends.postgres.dead_letters import DeadLetters, storable
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
-from jobq.backends.postgres.statements import JOB_COLUMNS, SQL, dict_row_or_none, dict_rows, param, where_clause
+from jobq.backends.postgres.statements import (
+    JOB_COLUMNS,
+    SQL,
+    add_to_tally,
+    dict_row_or_none,
+    dict_rows,
+    param,
+    where_clause,
+)
 from jobq.backends.records import error_to_json, job_conditions, job_from_row
 from jobq.clock import Clock
 from jobq.job import (
@@ -46,6 +54,7 @@ from jobq.job import (
     RetryLater,
     Succeeded,
 )
+from jobq.tally import Key as TallyKey
 
 COPY_AT_LEAST = 100  # jobs in one enqueue from which COPY (more round trips, far less work per row) pays
 
@@ -171,13 +180,13 @@ class PostgresBackend(DeadLetters):
             for row in rows
         ]
 
-    def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
+    def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
 
         A commit whose result is unknown (the connection died during COMMIT) raises StorageError; the
         caller records the same outcomes again and the fence decides: applied once, never twice.
         """
-        if not outcomes:
+        if not outcomes and not tally:
             return []
         applied: list[bool] = []
         requeued: set[str] = set()
@@ -193,7 +202,14 @@ class PostgresBackend(DeadLetters):
                         requeued.update(queue for queue in queues if queue is not None)
             if requeued:
                 conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
+            if tally:
+                add_to_tally(conn, tally)
         return applied
+
+    def read_tally(self) -> list[tuple[str, str, float, float]]:
+        """Every counter and bucket."""
+        with self._db.connection() as conn:
+            return [(row[0], row[1], row[2], row[3]) for row in conn.execute(SQL["read_tally"]).fetchall()]
 
     def _ack(self, conn: Connection, batch: Sequence[Succeeded]) -> list[bool]:
         params = {
@@ -242,6 +258,7 @@ class PostgresBackend(DeadLetters):
             ExpiredLease(
                 lease=Lease(JobId(row["id"]), row["token"]),
                 task=row["task"],
+                queue=row["queue"],
                 attempts=row["attempts"],
                 max_attempts=row["max_attempts"],
                 worker=row["worker"],

@@ -14,6 +14,7 @@ from jobq.backends.postgres.statements import (
     DEAD_COLUMNS,
     LIGHT_DEAD_COLUMNS,
     SQL,
+    add_to_tally,
     dict_row_or_none,
     dict_rows,
     param,
@@ -24,6 +25,7 @@ from jobq.clock import to_datetime
 from jobq.errors import AlreadyReplayed, NotFound
 from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob
 from jobq.payload import dumps as dump_payload
+from jobq.tally import COUNTER
 
 # Group-by choices map to columns through this whitelist, never through user text.
 _GROUP_COLUMNS: dict[str, str] = {
@@ -143,6 +145,7 @@ class DeadLetters:
         with self._db.transaction() as conn:
             if conn.execute(SQL["replay_dead_letter"], params).fetchone() is not None:
                 self._inserter.insert(conn, [job])
+                add_to_tally(conn, {("replayed", job.queue, COUNTER): 1.0})
                 return job.id
             row = dict_row_or_none(conn, SQL["get_dead_letter"], {"id": dead_letter_id})
         if row is None:

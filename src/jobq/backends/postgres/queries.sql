@@ -109,7 +109,7 @@ UPDATE jobs SET locked_until = extract(epoch FROM statement_timestamp())::float8
 RETURNING jobs.id, jobs.token;
 
 -- name: expired_leases
-SELECT id, token, task, attempts, max_attempts, worker, started_at
+SELECT id, token, task, queue, attempts, max_attempts, worker, started_at
   FROM jobs
  WHERE status = 'running' AND locked_until < extract(epoch FROM statement_timestamp())::float8 + %(now_in)s
  ORDER BY locked_until
@@ -173,3 +173,12 @@ SELECT error_class AS value, count(*) AS n FROM dead_letters GROUP BY error_clas
 
 -- name: dead_letters_by_resolution
 SELECT resolution AS value, count(*) AS n FROM dead_letters GROUP BY resolution;
+
+-- name: add_to_tally
+-- Rows arrive sorted by key, so concurrent workers lock counter rows in one order and never deadlock.
+INSERT INTO tally (name, queue, le, value)
+SELECT * FROM unnest(%(names)s::text[], %(queues)s::text[], %(les)s::float8[], %(values)s::float8[])
+ON CONFLICT (name, queue, le) DO UPDATE SET value = tally.value + excluded.value;
+
+-- name: read_tally
+SELECT name, queue, le, value FROM tally;

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from psycopg.rows import dict_row
 
 from jobq.backends.postgres.connection import Connection
 from jobq.backends.queries import load_queries
+from jobq.tally import Key as TallyKey
 
 SQL = load_queries("jobq.backends.postgres", "queries.sql")
 
@@ -44,3 +46,17 @@ def dict_rows(conn: Connection, query: str, params: dict[str, Any] | None = None
 def dict_row_or_none(conn: Connection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
     """The first row of a query as a dict, or None."""
     return conn.cursor(row_factory=dict_row).execute(query, params).fetchone()
+
+
+def add_to_tally(conn: Connection, tally: Mapping[TallyKey, float]) -> None:
+    """Add to counters and buckets, in key order (concurrent workers then lock rows in one order)."""
+    keys = sorted(tally)
+    conn.execute(
+        SQL["add_to_tally"],
+        {
+            "names": [key[0] for key in keys],
+            "queues": [key[1] for key in keys],
+            "les": [key[2] for key in keys],
+            "values": [tally[key] for key in keys],
+        },
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobq.backends.contract import (
@@ -44,6 +44,8 @@ from jobq.job import (
     Succeeded,
 )
 from jobq.payload import dumps as dump_payload
+from jobq.tally import COUNTER
+from jobq.tally import Key as TallyKey
 
 SQL = load_queries("jobq.backends.sqlite", "queries.sql")
 WATCH_POLL = 0.002  # seconds between looks at data_version while a worker waits for work
@@ -132,10 +134,18 @@ class SQLiteBackend:
             for row in rows
         ]
 
-    def record(self, outcomes: Sequence[Outcome]) -> list[bool]:
-        """Apply a batch of outcomes in one transaction, each fenced by its token."""
+    def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
+        """Apply a batch of outcomes in one transaction, each fenced by its token, and add the tally."""
         with self._db.write() as conn:
-            return [self._apply(conn, outcome) for outcome in outcomes]
+            applied = [self._apply(conn, outcome) for outcome in outcomes]
+            if tally:
+                conn.executemany(SQL["add_to_tally"], [(*key, value) for key, value in tally.items()])
+            return applied
+
+    def read_tally(self) -> list[tuple[str, str, float, float]]:
+        """Every counter and bucket."""
+        with self._db.read() as conn:
+            return [tuple(row) for row in conn.execute(SQL["read_tally"])]
 
     def _apply(self, conn: sqlite3.Connection, outcome: Outcome) -> bool:
         lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
@@ -203,6 +213,7 @@ class SQLiteBackend:
             ExpiredLease(
                 lease=Lease(JobId(row["id"]), row["token"]),
                 task=row["task"],
+                queue=row["queue"],
                 attempts=row["attempts"],
                 max_attempts=row["max_attempts"],
                 worker=row["worker"],
@@ -346,6 +357,7 @@ class SQLiteBackend:
             params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force}
             if conn.execute(SQL["replay_dead_letter"], params).rowcount == 1:
                 conn.execute(SQL["insert_job"], _job_values(job))
+                conn.execute(SQL["add_to_tally"], ("replayed", job.queue, COUNTER, 1.0))
                 return job.id
             row = conn.execute(SQL["get_dead_letter"], (dead_letter_id,)).fetchone()
         if row is None:

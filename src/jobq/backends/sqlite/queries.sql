@@ -66,7 +66,7 @@ UPDATE jobs SET locked_until = :locked_until
  WHERE id = :id AND token = :token AND status = 'running';
 
 -- name: expired_leases
-SELECT id, token, task, attempts, max_attempts, worker, started_at
+SELECT id, token, task, queue, attempts, max_attempts, worker, started_at
   FROM jobs
  WHERE status = 'running' AND locked_until < :now
  ORDER BY locked_until
@@ -107,3 +107,10 @@ SELECT error_class, count(*) FROM dead_letters GROUP BY error_class;
 
 -- name: dead_letters_by_resolution
 SELECT resolution, count(*) FROM dead_letters GROUP BY resolution;
+
+-- name: add_to_tally
+INSERT INTO tally (name, queue, le, value) VALUES (?, ?, ?, ?)
+ON CONFLICT (name, queue, le) DO UPDATE SET value = value + excluded.value;
+
+-- name: read_tally
+SELECT name, queue, le, value FROM tally;

@@ -1,0 +1,9 @@
+-- Counters and histogram buckets kept by workers in the same transactions as the outcomes they count.
+-- le: a histogram bucket's upper bound, -1 its running sum, -2 a plain counter (see jobq/tally.py).
+CREATE TABLE tally (
+    name  text NOT NULL,
+    queue text NOT NULL,
+    le    double precision NOT NULL,
+    value double precision NOT NULL,
+    PRIMARY KEY (name, queue, le)
+);
