@@ -16,6 +16,7 @@ from jobq.dlq import DeadLetterQueue
 from jobq.errors import JobqError
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
+from jobq.recovery import RecoveryPolicy
 from jobq.retry import Backoff, as_backoff
 from jobq.stats import Alert, Thresholds, crossed, queue_stats
 from jobq.tally import Metrics, read_back
@@ -48,6 +49,7 @@ class App:
         busy_timeout: float = 5.0,
         dependencies: Mapping[str, Any] | None = None,
         policy: Policy | Mapping[str, Any] | None = None,
+        recovery: RecoveryPolicy | None = None,
         clock: Clock = system_clock,
     ) -> None:
         if lease <= 0:
@@ -55,6 +57,7 @@ class App:
         self.url = url or os.environ.get("JOBQ_URL") or DEFAULT_URL
         self.lease = lease
         self.clock = clock
+        self.recovery = recovery or RecoveryPolicy()
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}

@@ -90,6 +90,7 @@ class DeadLetterQueue:
         since: When = None,
         until: When = None,
         search: str | None = None,
+        unresolved: bool = False,
     ) -> DeadLetterFilter:
         if error_class is not None and error_class not in ERROR_CLASSES:
             raise ValueError(f"error_class must be one of {', '.join(ERROR_CLASSES)}, not {error_class!r}")
@@ -98,6 +99,7 @@ class DeadLetterQueue:
         return DeadLetterFilter(
             tenant=tenant, task=task, queue=queue, error_class=error_class, fingerprint=fingerprint,
             resolution=resolution, since=self._seconds(since), until=self._seconds(until), search=search or None,
+            unresolved=unresolved,
         )  # fmt: skip
 
     def _seconds(self, when: When) -> float | None:
@@ -155,8 +157,9 @@ class DeadLetterQueue:
     def replay_many(
         self, *, rate: float | None = None, dry_run: bool = False, force: bool = False, **filters: Any
     ) -> ReplayReport:
-        """Replay every match (open ones unless ``resolution`` says otherwise), at most ``rate`` per second."""
-        filters.setdefault("resolution", None if force else "open")
+        """Replay every match (unresolved ones unless ``resolution`` says otherwise), at most ``rate`` a second."""
+        if "resolution" not in filters and not force:
+            filters.setdefault("unresolved", True)
         where = self._filter(**filters)
         report = ReplayReport(matched=self._app.backend.count_dead(where), dry_run=dry_run)
         if dry_run:

@@ -49,6 +49,7 @@ def failure_outcome(
     classifier: Classifier,
     now: float,
     expired_at: float | None = None,
+    recovery: tuple[float, ...] = (),
 ) -> RetryLater | DeadLettered:
     """What happens to a job whose attempt raised ``exc`` (``options`` is None for an unknown task)."""
     job = attempt.job
@@ -76,6 +77,7 @@ def failure_outcome(
         at=now,
         max_attempts=max_attempts,
         expired_at=expired_at,
+        recovery=recovery,
     )
 
 

@@ -89,6 +89,12 @@ class DeadLetter:
     replayed_as: JobId | None = None
     note: str | None = None
     created_at: datetime | None = None
+    recover_at: datetime | None = None
+    """When the recovery queue replays it (``pending_recovery`` only)."""
+    recovery_round: int | None = None
+    """How many automatic replays came before it (None: never in the recovery queue)."""
+    previous_id: DeadLetterId | None = None
+    """The dead letter whose replay died again as this one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +197,8 @@ class DeadLettered:
     max_attempts: int
     expired_at: float | None = None
     """As for RetryLater: a rescue applies only to a lease that is still expired."""
+    recovery: tuple[float, ...] = ()
+    """The recovery queue's cool-down per round (see jobq.recovery); empty: no automatic replays."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,9 @@ def dead_letter_from_dict(data: dict[str, Any]) -> DeadLetter:
             replayed_at=_time(data.get("replayed_at"), "replayed_at"),
             replayed_as=data.get("replayed_as"),
             note=data.get("note"),
+            recover_at=_time(data.get("recover_at"), "recover_at"),
+            recovery_round=None if data.get("recovery_round") is None else int(data["recovery_round"]),
+            previous_id=data.get("previous_id"),
         )
     except KeyError as exc:
         raise JobqError(f"dead letter is missing the field {exc.args[0]!r}") from None

@@ -28,7 +28,7 @@ def dead_letter_stats(summary: DeadLetterSummary) -> dict[str, Any]:
             "last_24h": summary.recent,
             "avg_retries": round(summary.avg_attempts, 2),
             "recovery": {
-                "total_in_recovery": pending + recovered,
+                "total_in_recovery": summary.in_recovery,
                 "pending_recovery": pending,
                 "recovered": recovered,
                 "abandoned": resolutions.get("abandoned", 0),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from jobq.errors import JobTimeout, StorageError, UnknownTask, WorkerLost
+from jobq.errors import AlreadyReplayed, JobTimeout, NotFound, StorageError, UnknownTask, WorkerLost
 from jobq.execution import Attempt, failure_outcome
 from jobq.job import (
     ClaimedJob,
@@ -39,7 +39,7 @@ from jobq.job import (
     new_id,
 )
 from jobq.tally import Tally
-from jobq.task import Task
+from jobq.task import Task, TaskOptions
 
 if TYPE_CHECKING:
     from jobq.app import App
@@ -136,6 +136,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._tally = Tally()
+        self._recovery = app.recovery.delays()
         self._async_slots: asyncio.Semaphore | None = None
 
     # -- control -----------------------------------------------------------------------------------
@@ -298,10 +299,8 @@ class Worker:
             now = self._clock()
             attempt = Attempt(job, self.id, now)
             if task is None:
-                self._record_attempt(attempt, now, failure_outcome(
-                    attempt, UnknownTask(f"no task named {job.task!r} is registered in this worker"),
-                    options=None, classifier=self.app.classifier, now=now,
-                ))  # fmt: skip
+                unknown = UnknownTask(f"no task named {job.task!r} is registered in this worker")
+                self._record_attempt(attempt, now, self._failed(attempt, unknown, None, now))
                 continue
             # An async handler's timeout is asyncio's to enforce (it cancels); a def handler's is ours to watch.
             timeout = None if task.is_async else task.options.timeout
@@ -385,9 +384,8 @@ class Worker:
             self._record_attempt(done.attempt, done.finished, Succeeded(done.attempt.job.lease, done.finished))
         else:
             options = self.app.tasks[done.attempt.job.task].options
-            self._record_attempt(done.attempt, done.finished, failure_outcome(
-                done.attempt, done.error, options=options, classifier=self.app.classifier, now=done.finished
-            ))  # fmt: skip
+            failed = self._failed(done.attempt, done.error, options, done.finished)
+            self._record_attempt(done.attempt, done.finished, failed)
 
     def _expire_timeouts(self) -> None:
         """A ``def`` handler past its timeout cannot be killed: record the timeout and replace its thread."""
@@ -398,13 +396,25 @@ class Worker:
             del self._running[job_id]
             task = self.app.tasks[running.attempt.job.task]
             error = JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
-            self._record_attempt(running.attempt, now, failure_outcome(
-                running.attempt, error, options=task.options, classifier=self.app.classifier, now=now
-            ))  # fmt: skip
+            self._record_attempt(running.attempt, now, self._failed(running.attempt, error, task.options, now))
             with self._runners_lock:
                 self._timed_out.add(running.attempt.job.lease)
                 self._runners += 1
             threading.Thread(target=self._runner, name="jobq-runner-spare", daemon=True).start()
+
+    def _failed(
+        self,
+        attempt: Attempt,
+        error: BaseException,
+        options: TaskOptions | None,
+        now: float,
+        *,
+        expired_at: float | None = None,
+    ) -> RetryLater | DeadLettered:
+        return failure_outcome(
+            attempt, error, options=options, classifier=self.app.classifier, now=now, expired_at=expired_at,
+            recovery=self._recovery,
+        )  # fmt: skip
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -493,6 +503,7 @@ class Worker:
         if now < self._next_rescue:
             return
         self._next_rescue = now + min(RESCUE_EVERY, self.app.lease / 2)
+        self._recover_due(now)
         try:
             expired = self.app.backend.expired(now=now, limit=FLUSH_BATCH)
             outcomes = [self._lost_outcome(lease, now) for lease in expired]
@@ -509,15 +520,31 @@ class Worker:
                 self.summary.rescued += 1
                 self._count(outcome, ok)
 
+    def _recover_due(self, now: float) -> None:
+        """The recovery queue: replay dead letters whose cool-down has passed (any worker may; one wins each)."""
+        try:
+            due = self.app.backend.due_for_recovery(now=now, limit=FLUSH_BATCH)
+        except StorageError as exc:
+            log.error("Could not look at the recovery queue: %s", exc)
+            return
+        for dead_letter_id in due:
+            try:
+                job_id = self.app.dlq.replay(dead_letter_id)
+            except (AlreadyReplayed, NotFound):
+                continue  # another worker got there first, or an operator acted
+            except StorageError as exc:
+                log.error("Could not replay dead letter %s from the recovery queue: %s", dead_letter_id, exc)
+                return
+            self._may_have_work = True
+            log.info("Dead letter %s replayed by the recovery queue as job %s", dead_letter_id, job_id)
+
     def _lost_outcome(self, expired: ExpiredLease, now: float) -> RetryLater | DeadLettered:
         job = ClaimedJob(expired.lease, expired.task, expired.queue, {}, expired.attempts, expired.max_attempts)
         attempt = Attempt(job, expired.worker or "unknown", expired.started_at or now)
         error = WorkerLost(f"worker {expired.worker} stopped renewing the lease of attempt {expired.attempts}")
         task = self.app.tasks.get(expired.task)
         options = task.options if task is not None else None
-        return failure_outcome(
-            attempt, error, options=options, classifier=self.app.classifier, now=now, expired_at=now
-        )
+        return self._failed(attempt, error, options, now, expired_at=now)
 
     # -- stopping ----------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ def test_replay_all_with_filters_after_a_yes(shop: Shop) -> None:
 def test_replay_dry_run_counts_and_changes_nothing(shop: Shop) -> None:
     before = shop.snapshot()
     result = shop.jobq("dlq", "replay", "--all", "--dry-run")
-    assert (result.returncode, result.stdout.strip()) == (0, "8 dead letters selected; dry run, nothing was changed.")
+    assert (result.returncode, result.stdout.strip()) == (0, "9 dead letters selected; dry run, nothing was changed.")
     data = shop.json("dlq", "replay", "--all", "--tenant", "acme", "--dry-run")
     assert data == {"matched": 3, "dry_run": True, "replayed": 0, "results": []}
     assert shop.snapshot() == before
@@ -121,7 +121,7 @@ def test_replay_is_throttled_by_rate(shop: Shop) -> None:
 def test_a_bulk_change_longer_than_a_screen_shows_progress(shop: Shop) -> None:
     result = shop.jobq("dlq", "replay", "--all", "--yes", env={"LINES": "5"})
     assert result.returncode == 0, result.stderr
-    assert "Replaying" in result.stderr and "8/8" in result.stderr
+    assert "Replaying" in result.stderr and "9/9" in result.stderr
     short = shop.jobq("dlq", "abandon", "--all", "--resolution", "pending_recovery", "--note", "x", "--yes")
     assert "Abandoning" not in short.stderr
 
@@ -242,12 +242,12 @@ def test_an_interrupted_replay_stops_and_reports_what_it_did(shop: Shop) -> None
     )  # fmt: skip
     deadline = time.monotonic() + 10
     while not shop.letters(resolution="replayed") and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait for the first replay; the other seven take 1.4 s more at 5 per second
+        time.sleep(0.05)  # wait for the first replay; the other eight take 1.6 s more at 5 per second
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=10)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     done = [line.split()[0] for line in out.splitlines() if "  replayed as " in line]
-    assert 0 < len(done) < 8
-    assert f"Replayed {len(done)} of 8 dead letters; interrupted after {len(done)}" in out
+    assert 0 < len(done) < 9
+    assert f"Replayed {len(done)} of 9 dead letters; interrupted after {len(done)}" in out
     assert {letter.id for letter in shop.letters(resolution="replayed")} == set(done)

@@ -9,7 +9,7 @@ from .conftest import Shop, one_error_line
 DEAD_LETTER_KEYS = {
     "id", "job_id", "task", "queue", "tenant", "key", "attempts", "max_attempts", "priority", "error_type",
     "error_message", "error_class", "fingerprint", "failed_at", "resolution", "replayed_at", "replayed_as",
-    "note", "created_at",
+    "note", "created_at", "recover_at", "recovery_round", "previous_id",
 }  # fmt: skip
 ERROR_KEYS = {"attempt", "at", "error_type", "message", "traceback", "worker", "duration"}
 JOB_KEYS = {
@@ -23,7 +23,7 @@ def test_stats_json_has_the_spec_shape_and_counts(shop: Shop) -> None:
     assert set(stats) == {"dlq", "queues", "by_class"}
     assert stats["dlq"] == {
         "total_failed": 9, "permanent_failures": 7, "last_24h": 7, "avg_retries": 2.11,
-        "recovery": {"total_in_recovery": 1, "pending_recovery": 1, "recovered": 0, "abandoned": 0},
+        "recovery": {"total_in_recovery": 2, "pending_recovery": 2, "recovered": 0, "abandoned": 0},
     }  # fmt: skip
     assert stats["by_class"] == {"recoverable": 2, "user_error": 2, "system_error": 2, "unknown": 3}
     assert stats["queues"] == {"default": {"queued": 0, "scheduled": 1, "running": 0, "succeeded": 1, "dead": 6}}
@@ -105,7 +105,7 @@ def test_dlq_list_table_has_relative_times_and_messages_cut_to_the_terminal(shop
         (("--tenant", "globex"), 2),
         (("--class", "unknown"), 3),
         (("--task", "greet"), 1),
-        (("--resolution", "pending_recovery"), 1),
+        (("--resolution", "pending_recovery"), 2),
         (("--search", "PHONE NUMBER"), 2),
         (("--since", "1d"), 7),
         (("--until", "30d"), 2),
@@ -188,7 +188,7 @@ def test_check_exits_1_and_names_each_threshold_crossed(shop: Shop) -> None:
     assert result.stdout.splitlines() == [
         "ALERT: last_24h is 7, above the threshold of 5",
         "ALERT: avg_retries is 2.11, above the threshold of 2",
-        "ALERT: pending_recovery is 1, above the threshold of 0",
+        "ALERT: pending_recovery is 2, above the threshold of 0",
     ]
     data = shop.jobq("check", "--json", "--last-24h", "5")
     assert data.returncode == 1

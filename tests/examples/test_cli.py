@@ -96,13 +96,14 @@ def test_walkthrough_send_watch_the_dlq_triage_fix_replay_and_see_the_outcome(
     table = operator.jobq("dlq", "list", "--class", "recoverable")
     assert table.count("recoverable") == 2 and "ProviderTimeout" in table
 
-    # The provider is back: replay the recoverable group; see the outcome.
+    # The provider is back: replay the recoverable group (without waiting for the recovery queue's
+    # cool-down); their replays succeed, so those dead letters are recovered.
     operator.jobq("dlq", "replay", "--all", "--class", "recoverable", "--yes")
     operator.work()
-    replayed = operator.json("dlq", "list", "--resolution", "replayed")["dead_letters"]
+    replayed = operator.json("dlq", "list", "--resolution", "recovered")["dead_letters"]
     assert len(replayed) == 2
     succeeded = {job["id"] for job in operator.json("jobs", "list", "--status", "succeeded", "--limit", "100")["jobs"]}
     assert {letter["replayed_as"] for letter in replayed} <= succeeded
     assert sorted(sent["to"] for sent in fake_provider.delivered[-2:]) == ["+15551239991", "+15551239992"]
-    with jobq.App(operator.url) as app:  # the Python API sees the same: 3 open, 2 replayed
-        assert app.dlq.count(resolution="open") == 3 and app.dlq.count(resolution="replayed") == 2
+    with jobq.App(operator.url) as app:  # the Python API sees the same: 3 open, 2 recovered
+        assert app.dlq.count(resolution="open") == 3 and app.dlq.count(resolution="recovered") == 2

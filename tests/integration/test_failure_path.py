@@ -12,11 +12,13 @@ import time
 import pytest
 
 import jobq
+from jobq.recovery import RecoveryPolicy
 
 from .harness import (
     MESSAGE_LIMIT,
     TRACEBACK_LIMIT,
     HTTPStatusError,
+    ManualClock,
     dlq_lines,
     seconds,
     status,
@@ -345,11 +347,6 @@ def test_job_enqueued_by_name_obeys_the_tasks_max_attempts_in_the_worker(url: st
         assert (letter.attempts, letter.error_class) == (2, "recoverable")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SPEC 2 sends a dead letter of class recoverable to the recovery queue, but every dead letter "
-    "is stored with resolution 'open' and nothing sets 'pending_recovery' (so stats' recovery counts stay 0)",
-)
 def test_recoverable_dead_letter_waits_in_the_recovery_queue(url: str) -> None:
     with jobq.App(url) as app:
 
@@ -370,3 +367,57 @@ def test_recoverable_dead_letter_waits_in_the_recovery_queue(url: str) -> None:
             "bad": "open",
         }
         assert app.stats()["dlq"]["recovery"]["pending_recovery"] == 1
+
+
+def test_recovery_queue_replays_after_the_cool_down_and_marks_the_letter_recovered(url: str) -> None:
+    clock = ManualClock()
+    outage = {"on": True}
+    with jobq.App(url, clock=clock, recovery=RecoveryPolicy(cooldown=60, factor=2, rounds=2)) as app:
+
+        @app.task(name="call", max_attempts=1)
+        def call() -> None:
+            if outage["on"]:
+                raise ConnectionError("connection refused")
+
+        call.enqueue()
+        work(app)
+        (letter,) = app.dlq.list()
+        assert letter.resolution == "pending_recovery" and letter.recovery_round == 0
+        assert letter.recover_at is not None and seconds(letter.recover_at) == pytest.approx(clock() + 60)
+
+        work(app)  # not due yet: nothing replayed
+        assert app.dlq.count(resolution="pending_recovery") == 1
+
+        clock.advance(61)  # still down: the replay dies, and the new letter follows the old one
+        work(app)
+        second = app.dlq.list(resolution="pending_recovery")[0]
+        assert second.previous_id == letter.id and second.recovery_round == 1
+        assert seconds(second.recover_at) == pytest.approx(clock() + 120)
+        assert getattr(app.dlq.get(letter.id), "resolution", None) == "replayed"
+
+        outage["on"] = False
+        clock.advance(121)
+        work(app)
+        healed = app.dlq.get(second.id)
+        assert healed is not None and healed.resolution == "recovered"
+        recovery = app.stats()["dlq"]["recovery"]
+        assert recovery == {"total_in_recovery": 2, "pending_recovery": 0, "recovered": 1, "abandoned": 0}
+
+
+def test_recovery_gives_up_after_its_rounds_and_leaves_the_letter_open(url: str) -> None:
+    clock = ManualClock()
+    with jobq.App(url, clock=clock, recovery=RecoveryPolicy(cooldown=10, rounds=1)) as app:
+
+        @app.task(name="call", max_attempts=1)
+        def call() -> None:
+            raise TimeoutError("read timed out")
+
+        call.enqueue()
+        work(app)
+        clock.advance(11)
+        work(app)
+        last = app.dlq.list()[0]
+        assert (last.resolution, last.recovery_round, last.recover_at) == ("open", 1, None)
+        clock.advance(10_000)
+        work(app)
+        assert app.dlq.count() == 2  # nothing more was replayed

@@ -8,7 +8,7 @@ from jobq.stats import Thresholds, crossed, dead_letter_stats
 
 def summary(**overrides: object) -> DeadLetterSummary:
     values: dict[str, object] = {
-        "total": 42, "permanent": 38, "recent": 5, "avg_attempts": 2.8,
+        "total": 42, "permanent": 38, "recent": 5, "avg_attempts": 2.8, "in_recovery": 12,
         "by_class": {"recoverable": 4, "user_error": 38},
         "by_resolution": {"open": 30, "pending_recovery": 8, "recovered": 3, "abandoned": 1},
     }  # fmt: skip
@@ -20,7 +20,7 @@ def test_dead_letter_stats_has_the_spec_shape() -> None:
     assert dead_letter_stats(summary()) == {
         "dlq": {
             "total_failed": 42, "permanent_failures": 38, "last_24h": 5, "avg_retries": 2.8,
-            "recovery": {"total_in_recovery": 11, "pending_recovery": 8, "recovered": 3, "abandoned": 1},
+            "recovery": {"total_in_recovery": 12, "pending_recovery": 8, "recovered": 3, "abandoned": 1},
         },
         "by_class": {"recoverable": 4, "user_error": 38, "system_error": 0, "unknown": 0},
     }  # fmt: skip

@@ -44,6 +44,8 @@ class DeadLetterFilter:
     since: float | None = None
     until: float | None = None
     search: str | None = None
+    unresolved: bool = False
+    """Only letters still waiting for someone: ``open`` or ``pending_recovery``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class DeadLetterSummary:
     permanent: int
     recent: int
     avg_attempts: float
+    in_recovery: int
     by_class: dict[str, int]
     by_resolution: dict[str, int]
 
@@ -170,6 +173,10 @@ class DeadLetterStore(Protocol):
 
     def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
         """Store dead letters as they are (import); ids already present are skipped."""
+        ...
+
+    def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
+        """Letters pending recovery whose cool-down has passed, longest due first."""
         ...
 
     def dead_summary(self, *, since: float) -> DeadLetterSummary:

@@ -9,6 +9,7 @@ from typing import Any, cast
 from jobq.backends.contract import DeadLetterFilter, JobFilter
 from jobq.clock import to_datetime
 from jobq.job import AttemptError, DeadLetter, DeadLetterId, ErrorClass, Job, JobId, JobStatus, Resolution
+from jobq.payload import dumps as dump_payload
 
 Row = Mapping[str, Any]
 
@@ -106,6 +107,9 @@ def dead_letter_from_row(row: Row) -> DeadLetter:
         replayed_at=_time(row["replayed_at"]),
         replayed_as=row["replayed_as"],
         note=row["note"],
+        recover_at=_time(row["recover_at"]) if "recover_at" in columns else None,
+        recovery_round=row["recovery_round"] if "recovery_round" in columns else None,
+        previous_id=row["previous_id"] if "previous_id" in columns else None,
     )
 
 
@@ -138,6 +142,8 @@ def dead_letter_conditions(
     if where.search:
         conditions.append(search_condition)
         params["search"] = where.search
+    if where.unresolved:
+        conditions.append("resolution IN ('open', 'pending_recovery')")
     return conditions, params
 
 
@@ -155,3 +161,24 @@ def _equalities(columns: dict[str, str], where: Any, param: Placeholder) -> tupl
             conditions.append(f"{column} = {param(field)}")
             params[field] = value
     return conditions, params
+
+
+def letter_row(letter: DeadLetter) -> dict[str, Any]:
+    """A dead letter as the named parameters of ``insert_dead_letter`` (JSON as text, times in seconds)."""
+
+    def seconds(moment: Any) -> float | None:
+        return None if moment is None else float(moment.timestamp())
+
+    return {
+        "id": letter.id, "job_id": letter.job_id, "task": letter.task, "queue": letter.queue,
+        "priority": letter.priority, "tenant": letter.tenant, "key": letter.key,
+        "payload": dump_payload(letter.payload), "attempts": letter.attempts, "max_attempts": letter.max_attempts,
+        "errors": json.dumps([error_to_dict(e) for e in letter.errors], ensure_ascii=False),
+        "error_type": letter.error_type, "error_message": letter.error_message,
+        "error_traceback": letter.error_traceback, "error_class": letter.error_class,
+        "fingerprint": letter.fingerprint, "failed_at": seconds(letter.failed_at),
+        "created_at": seconds(letter.created_at), "resolution": letter.resolution,
+        "replayed_at": seconds(letter.replayed_at), "replayed_as": letter.replayed_as, "note": letter.note,
+        "recover_at": seconds(letter.recover_at), "recovery_round": letter.recovery_round,
+        "previous_id": letter.previous_id,
+    }  # fmt: skip

@@ -17,7 +17,6 @@ from jobq.cli.context import Context
 from jobq.cli.options import Safety, Selector
 from jobq.cli.output import echo_json, plural, progress
 from jobq.errors import AlreadyReplayed, NotFound
-from jobq.job import Resolution
 
 PAGE = 500
 
@@ -69,7 +68,7 @@ def pin(filters: dict[str, Any], *, now: datetime | None = None) -> dict[str, An
     return pinned
 
 
-def select(app: App, selector: Selector, *, default_resolution: Resolution | None) -> Selection:
+def select(app: App, selector: Selector, *, unresolved_only: bool) -> Selection:
     """Check the selector and find what it selects; unknown ids fail before anything changes."""
     if selector.ids and selector.everything:
         raise click.UsageError("give dead-letter ids or --all, not both")
@@ -84,7 +83,8 @@ def select(app: App, selector: Selector, *, default_resolution: Resolution | Non
             raise NotFound(f"no dead letter {', '.join(missing)} (nothing was changed)")
         return Selection(len(ids), ids)
     filters = pin(selector.filters)
-    filters.setdefault("resolution", default_resolution)
+    if unresolved_only and "resolution" not in filters:
+        filters["unresolved"] = True  # open or pending recovery: what still waits for someone
     return Selection(app.dlq.count(**filters), _matching_ids(app, filters))
 
 

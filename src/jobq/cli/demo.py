@@ -23,6 +23,7 @@ from jobq.cli.listings import dead_letters_table, groups_table
 from jobq.cli.output import plural, show
 from jobq.errors import AlreadyReplayed
 from jobq.job import DeadLetter, Job, JobId
+from jobq.recovery import RecoveryPolicy
 from jobq.retry import Fixed
 
 TASK = "messaging.send"
@@ -35,12 +36,14 @@ BATCH: tuple[tuple[str, str], ...] = (
     ("initech", "+15555000001"),  # 500: the provider's own bug
 )  # fmt: skip
 DURING_OUTAGE: tuple[tuple[str, str], ...] = (("acme", "+15551239991"), ("globex", "+15551239992"))
+COOLDOWN = 1.0
 say = click.echo
 
 
 def build_app(url: str, provider: DemoProvider) -> App:
     """The demo's app: one task that sends a message through the provider the app injects."""
-    app = App(url, lease=5.0, dependencies={"provider": provider})
+    recovery = RecoveryPolicy(cooldown=COOLDOWN)  # 5 minutes by default; a second keeps the demo short
+    app = App(url, lease=5.0, dependencies={"provider": provider}, recovery=recovery)
 
     @app.task(name=TASK, max_attempts=3, backoff=Fixed(0.1))
     def send(message_id: str, to: str, body: str, *, provider: DemoProvider) -> None:
@@ -135,21 +138,24 @@ def _triage(app: App) -> None:
 def _fix_and_replay(app: App, provider: DemoProvider) -> None:
     say("5. We fix what can be fixed, and replay:")
     provider.up()
-    outage = app.dlq.replay_many(error_class="recoverable")
-    say(f"   - the provider is back: {plural(outage.replayed, 'timed-out message')} replayed "
-        "(`jobq dlq replay --all --class recoverable`);")  # fmt: skip
+    pending = list(app.dlq.list(resolution="pending_recovery"))
+    due = max((letter.recover_at.timestamp() for letter in pending if letter.recover_at), default=time.time())
+    say(f"   - the provider is back: the {plural(len(pending), 'timed-out message')} wait in the recovery queue,")
+    say(f"     and a worker replays them by itself after a cool-down ({COOLDOWN:g} s here, 5 minutes by default);")
     wrong = list(app.dlq.list(error_class="user_error", with_payload=True))
-    replayed = [result.job_id for result in outage.results if result.job_id]
-    replayed += [app.dlq.replay(letter.id, payload=_corrected(letter)) for letter in wrong]
+    replayed = [app.dlq.replay(letter.id, payload=_corrected(letter)) for letter in wrong]
     say(f"   - the senders correct {plural(len(wrong), 'number')}: each replayed with the fixed payload "
         "(`app.dlq.replay(id, payload=...)`);")  # fmt: skip
     for letter in app.dlq.list(error_class="system_error"):
         app.dlq.abandon(letter.id, note="provider bug, ticket PRV-1234 opened")
         say(f"   - the HTTP 500 is the provider's bug: dead letter {letter.id} abandoned with a note.")
+    time.sleep(max(0.0, due - time.time()))
     _drain(app)
     jobs = _jobs(app, replayed)
     delivered = sum(job.status == "succeeded" for job in jobs)
-    say(f"   Outcome: {plural(len(jobs), 'replay')}, {delivered} delivered, {len(jobs) - delivered} failed again.")
+    recovered = app.dlq.count(resolution="recovered")
+    say(f"   Outcome: {recovered} recovered by themselves; {plural(len(jobs), 'replay')} by hand, {delivered} "
+        f"delivered, {len(jobs) - delivered} failed again.")  # fmt: skip
     try:
         app.dlq.replay(wrong[0].id)
     except AlreadyReplayed as exc:
@@ -168,7 +174,8 @@ def _stats(app: App) -> None:
     letters = list(app.dlq.list())
     replayed = sum(letter.resolution == "replayed" for letter in letters)
     abandoned = sum(letter.resolution == "abandoned" for letter in letters)
-    say(f"6. The dead letters stay on record (`jobq stats`): {dlq['total_failed']} in all, {replayed} replayed, "
-        f"{abandoned} abandoned;\n   {dlq['permanent_failures']} were permanent failures (not recoverable), "
-        f"{dlq['avg_retries']} attempts on average.")  # fmt: skip
+    recovered = dlq["recovery"]["recovered"]
+    say(f"6. The dead letters stay on record (`jobq stats`): {dlq['total_failed']} in all, {recovered} recovered, "
+        f"{replayed} replayed, {abandoned} abandoned;\n   {dlq['permanent_failures']} were permanent failures "
+        f"(not recoverable), {dlq['avg_retries']} attempts on average.")  # fmt: skip
     say("\nNext: the same story against a real HTTP provider is examples/messaging in the repository.")

@@ -217,7 +217,11 @@ class PostgresBackend(DeadLetters):
             "token": [outcome.lease.token for outcome in batch],
             "at": [outcome.at for outcome in batch],
         }
-        done = {(row[0], row[1]) for row in conn.execute(SQL["ack"], params).fetchall()}
+        rows = conn.execute(SQL["ack"], params).fetchall()
+        healed = [(row[2], row[0]) for row in rows if row[2] is not None]
+        if healed:  # replays that succeeded: their dead letters are recovered
+            conn.execute(SQL["mark_recovered"], {"letter": [h[0] for h in healed], "job": [h[1] for h in healed]})
+        done = {(row[0], row[1]) for row in rows}
         applied = []
         for outcome in batch:  # as if applied one by one: a lease acknowledged twice counts once
             lease = (outcome.lease.job_id, outcome.lease.token)
@@ -346,6 +350,7 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
                 "error_traceback": error.traceback,
                 "error_class": outcome.error_class,
                 "fingerprint": outcome.fingerprint,
+                "delays": list(outcome.recovery),
             }
     raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 

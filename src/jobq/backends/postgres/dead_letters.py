@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -20,11 +19,10 @@ from jobq.backends.postgres.statements import (
     param,
     where_clause,
 )
-from jobq.backends.records import dead_letter_conditions, dead_letter_from_row, error_to_dict
+from jobq.backends.records import dead_letter_conditions, dead_letter_from_row, letter_row
 from jobq.clock import to_datetime
 from jobq.errors import AlreadyReplayed, NotFound
 from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob
-from jobq.payload import dumps as dump_payload
 from jobq.tally import COUNTER
 
 # Group-by choices map to columns through this whitelist, never through user text.
@@ -58,6 +56,17 @@ def storable(error: AttemptError) -> AttemptError:
         message=storable_text(error.message),
         traceback=storable_text(error.traceback),
         worker=None if error.worker is None else storable_text(error.worker),
+    )
+
+
+def storable_letter(letter: DeadLetter) -> DeadLetter:
+    """A dead letter (an import) whose texts PostgreSQL accepts."""
+    return replace(
+        letter,
+        error_type=storable_text(letter.error_type),
+        error_message=storable_text(letter.error_message),
+        error_traceback=storable_text(letter.error_traceback),
+        errors=tuple(storable(error) for error in letter.errors),
     )
 
 
@@ -171,7 +180,14 @@ class DeadLetters:
         if not letters:
             return 0
         with self._db.transaction() as conn:
-            return sum(conn.execute(SQL["insert_dead_letter"], _letter_values(letter)).rowcount for letter in letters)
+            rows = [letter_row(storable_letter(letter)) for letter in letters]
+            return sum(conn.execute(SQL["insert_dead_letter"], row).rowcount for row in rows)
+
+    def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
+        """Pending letters whose cool-down has passed."""
+        with self._db.connection() as conn:
+            rows = conn.execute(SQL["due_for_recovery"], {"now": now, "limit": limit}).fetchall()
+        return [DeadLetterId(row[0]) for row in rows]
 
     def dead_summary(self, *, since: float) -> DeadLetterSummary:
         """Totals, recent count, mean attempts, and counts by class and resolution."""
@@ -185,23 +201,7 @@ class DeadLetters:
             permanent=row["permanent"],
             recent=row["recent"],
             avg_attempts=float(row["avg_attempts"] or 0.0),
+            in_recovery=row["in_recovery"],
             by_class=by_class,
             by_resolution=by_resolution,
         )
-
-
-def _letter_values(letter: DeadLetter) -> dict[str, Any]:
-    def seconds(moment: Any) -> float | None:
-        return None if moment is None else float(moment.timestamp())
-
-    return {
-        "id": letter.id, "job_id": letter.job_id, "task": letter.task, "queue": letter.queue,
-        "priority": letter.priority, "tenant": letter.tenant, "key": letter.key,
-        "payload": dump_payload(letter.payload), "attempts": letter.attempts, "max_attempts": letter.max_attempts,
-        "errors": json.dumps([error_to_dict(storable(e)) for e in letter.errors], ensure_ascii=False),
-        "error_type": storable_text(letter.error_type), "error_message": storable_text(letter.error_message),
-        "error_traceback": storable_text(letter.error_traceback), "error_class": letter.error_class,
-        "fingerprint": letter.fingerprint, "failed_at": seconds(letter.failed_at),
-        "created_at": seconds(letter.created_at), "resolution": letter.resolution,
-        "replayed_at": seconds(letter.replayed_at), "replayed_as": letter.replayed_as, "note": letter.note,
-    }  # fmt: skip

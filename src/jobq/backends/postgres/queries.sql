@@ -66,7 +66,21 @@ UPDATE jobs
    SET status = 'succeeded', finished_at = done.at, locked_until = NULL
   FROM unnest(%(id)s::text[], %(token)s::integer[], %(at)s::float8[]) AS done (id, token, at)
  WHERE jobs.id = done.id AND jobs.token = done.token AND jobs.status = 'running'
-RETURNING jobs.id, jobs.token;
+RETURNING jobs.id, jobs.token, jobs.replay_of;
+
+-- name: mark_recovered
+-- Replays that succeeded heal dead letters of the recovery queue (only a letter's latest replay counts);
+-- other letters stay 'replayed', their outcome readable on the job they were replayed as.
+UPDATE dead_letters AS d SET resolution = 'recovered'
+  FROM unnest(%(letter)s::text[], %(job)s::text[]) AS healed (letter, job)
+ WHERE d.id = healed.letter AND d.replayed_as = healed.job AND d.resolution = 'replayed'
+   AND d.recovery_round IS NOT NULL;
+
+-- name: due_for_recovery
+SELECT id FROM dead_letters
+ WHERE resolution = 'pending_recovery' AND recover_at <= %(now)s
+ ORDER BY recover_at
+ LIMIT %(limit)s;
 
 -- name: retry
 UPDATE jobs
@@ -91,15 +105,26 @@ WITH dead AS (
      WHERE id = %(job_id)s AND token = %(token)s AND status = 'running'
        AND (%(expired_in)s::float8 IS NULL
             OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
-    RETURNING id, task, queue, priority, tenant, key, payload, attempts, errors, created_at
+    RETURNING id, task, queue, priority, tenant, key, payload, attempts, errors, created_at, replay_of
+),
+-- The recovery round follows the replayed letter's; the schedule (one cool-down per round) comes from
+-- Python as an array: a round past its end, or a class other than recoverable, leaves the letter open.
+planned AS (
+    SELECT dead.*, CASE WHEN %(error_class)s = 'recoverable'
+                        THEN coalesce((SELECT prior.recovery_round + 1 FROM dead_letters AS prior
+                                        WHERE prior.id = dead.replay_of), 0)
+                   END AS round
+      FROM dead
 )
 INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
                           errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                          failed_at, created_at)
-SELECT %(id)s, dead.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
+                          failed_at, created_at, resolution, recover_at, recovery_round, previous_id)
+SELECT %(id)s, planned.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
        errors, %(error_type)s, %(error_message)s, %(error_traceback)s, %(error_class)s, %(fingerprint)s,
-       %(at)s, created_at
-  FROM dead
+       %(at)s, created_at,
+       CASE WHEN (%(delays)s::float8[])[round + 1] IS NOT NULL THEN 'pending_recovery' ELSE 'open' END,
+       %(at)s + (%(delays)s::float8[])[round + 1], round, replay_of
+  FROM planned
 RETURNING id;
 
 -- name: extend_leases
@@ -136,14 +161,14 @@ DELETE FROM jobs
 -- name: get_dead_letter
 SELECT id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, error_type,
        error_message, error_traceback, error_class, fingerprint, failed_at, created_at, resolution,
-       replayed_at, replayed_as, note
+       replayed_at, replayed_as, note, recover_at, recovery_round, previous_id
   FROM dead_letters WHERE id = %(id)s;
 
 -- name: replay_dead_letter
 -- Two racing replays: the second waits for the first's row lock, then re-reads the row (replayed) and
 -- matches nothing. Exactly one new job, without a stronger isolation level.
 UPDATE dead_letters
-   SET resolution = 'replayed', replayed_at = %(now)s, replayed_as = %(new_job_id)s
+   SET resolution = 'replayed', replayed_at = %(now)s, replayed_as = %(new_job_id)s, recover_at = NULL
  WHERE id = %(id)s AND (%(force)s OR resolution NOT IN ('replayed', 'recovered'))
 RETURNING id;
 
@@ -154,17 +179,20 @@ UPDATE dead_letters SET resolution = %(resolution)s, note = coalesce(%(note)s, n
 -- name: insert_dead_letter
 INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
                           errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                          failed_at, created_at, resolution, replayed_at, replayed_as, note)
+                          failed_at, created_at, resolution, replayed_at, replayed_as, note,
+                          recover_at, recovery_round, previous_id)
 VALUES (%(id)s, %(job_id)s, %(task)s, %(queue)s, %(priority)s, %(tenant)s, %(key)s, %(payload)s::jsonb,
         %(attempts)s, %(max_attempts)s, %(errors)s::jsonb, %(error_type)s, %(error_message)s,
         %(error_traceback)s, %(error_class)s, %(fingerprint)s, %(failed_at)s, %(created_at)s,
-        %(resolution)s, %(replayed_at)s, %(replayed_as)s, %(note)s)
+        %(resolution)s, %(replayed_at)s, %(replayed_as)s, %(note)s,
+        %(recover_at)s, %(recovery_round)s, %(previous_id)s)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: dead_letter_summary
 SELECT count(*) AS total,
        count(*) FILTER (WHERE error_class <> 'recoverable') AS permanent,
        count(*) FILTER (WHERE failed_at >= %(since)s) AS recent,
+       count(*) FILTER (WHERE recovery_round IS NOT NULL OR resolution = 'pending_recovery') AS in_recovery,
        avg(attempts)::float8 AS avg_attempts
   FROM dead_letters;
 

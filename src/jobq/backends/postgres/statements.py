@@ -20,11 +20,12 @@ JOB_COLUMNS = (
 DEAD_COLUMNS = (
     "id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, error_type, "
     "error_message, error_traceback, error_class, fingerprint, failed_at, created_at, resolution, "
-    "replayed_at, replayed_as, note"
+    "replayed_at, replayed_as, note, recover_at, recovery_round, previous_id"
 )
 LIGHT_DEAD_COLUMNS = (
     "id, job_id, task, queue, priority, tenant, key, attempts, max_attempts, error_type, error_message, "
-    "error_class, fingerprint, failed_at, created_at, resolution, replayed_at, replayed_as, note"
+    "error_class, fingerprint, failed_at, created_at, resolution, replayed_at, replayed_as, note, "
+    "recover_at, recovery_round, previous_id"
 )
 
 

@@ -18,10 +18,10 @@ from jobq.backends.queries import load_queries
 from jobq.backends.records import (
     dead_letter_conditions,
     dead_letter_from_row,
-    error_to_dict,
     error_to_json,
     job_conditions,
     job_from_row,
+    letter_row,
 )
 from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.clock import to_datetime
@@ -44,6 +44,7 @@ from jobq.job import (
     Succeeded,
 )
 from jobq.payload import dumps as dump_payload
+from jobq.recovery import plan_recovery
 from jobq.tally import COUNTER
 from jobq.tally import Key as TallyKey
 
@@ -60,7 +61,8 @@ _GROUP_COLUMNS: dict[str, str] = {
 }
 _LIGHT_DEAD_COLUMNS = (
     "id, job_id, task, queue, priority, tenant, key, attempts, max_attempts, error_type, error_message, "
-    "error_class, fingerprint, failed_at, created_at, resolution, replayed_at, replayed_as, note"
+    "error_class, fingerprint, failed_at, created_at, resolution, replayed_at, replayed_as, note, "
+    "recover_at, recovery_round, previous_id"
 )
 
 
@@ -151,7 +153,10 @@ class SQLiteBackend:
         lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
         match outcome:
             case Succeeded(at=at):
-                return conn.execute(SQL["ack"], {**lease, "at": at}).rowcount == 1
+                row = conn.execute(SQL["ack"], {**lease, "at": at}).fetchone()
+                if row is not None and row["replay_of"] is not None:
+                    conn.execute(SQL["mark_recovered"], {"letter": row["replay_of"], "job": outcome.lease.job_id})
+                return row is not None
             case RetryLater(error=error, run_at=run_at, expired_at=expired_at):
                 params = {**lease, "run_at": run_at, "error": error_to_json(error), "expired_at": expired_at}
                 return conn.execute(SQL["retry"], params).rowcount == 1
@@ -174,6 +179,13 @@ class SQLiteBackend:
         if row is None:
             return False
         error = outcome.error
+        prior = None
+        if row["replay_of"] is not None:
+            found = conn.execute(SQL["prior_recovery_round"], (row["replay_of"],)).fetchone()
+            prior = None if found is None else found[0]
+        plan = plan_recovery(
+            outcome.recovery, recoverable=outcome.error_class == "recoverable", prior_round=prior, at=outcome.at
+        )
         conn.execute(
             SQL["insert_dead_letter"],
             {
@@ -187,10 +199,13 @@ class SQLiteBackend:
                 "fingerprint": outcome.fingerprint,
                 "max_attempts": outcome.max_attempts,
                 "failed_at": outcome.at,
-                "resolution": "open",
+                "resolution": plan.resolution,
                 "replayed_at": None,
                 "replayed_as": None,
                 "note": None,
+                "recover_at": plan.recover_at,
+                "recovery_round": plan.round,
+                "previous_id": row["replay_of"],
             },
         )
         return True
@@ -381,7 +396,12 @@ class SQLiteBackend:
     def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
         """Store letters as they are; existing ids are skipped."""
         with self._db.write() as conn:
-            return sum(conn.execute(SQL["insert_dead_letter"], _letter_values(letter)).rowcount for letter in letters)
+            return sum(conn.execute(SQL["insert_dead_letter"], letter_row(letter)).rowcount for letter in letters)
+
+    def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
+        """Pending letters whose cool-down has passed."""
+        with self._db.read() as conn:
+            return [DeadLetterId(row[0]) for row in conn.execute(SQL["due_for_recovery"], {"now": now, "limit": limit})]
 
     def dead_summary(self, *, since: float) -> DeadLetterSummary:
         """Totals, recent count, mean attempts, and counts by class and resolution."""
@@ -394,6 +414,7 @@ class SQLiteBackend:
             permanent=row["permanent"],
             recent=row["recent"],
             avg_attempts=float(row["avg_attempts"] or 0.0),
+            in_recovery=row["in_recovery"],
             by_class=by_class,
             by_resolution=by_resolution,
         )
@@ -421,22 +442,3 @@ def _batches_sharing_options(jobs: Sequence[NewJob]) -> list[list[NewJob]]:
             previous = shared
         batches[-1].append(job)
     return batches
-
-
-def _letter_values(letter: DeadLetter) -> dict[str, Any]:
-    def seconds(moment: Any) -> float | None:
-        return None if moment is None else float(moment.timestamp())
-
-    return {
-        "id": letter.id, "job_id": letter.job_id, "task": letter.task, "queue": letter.queue,
-        "priority": letter.priority, "tenant": letter.tenant, "key": letter.key,
-        "payload": dump_payload(letter.payload), "attempts": letter.attempts, "max_attempts": letter.max_attempts,
-        "errors": json.dumps([error_to_dict(e) for e in letter.errors], ensure_ascii=False),
-        "error_type": letter.error_type, "error_message": letter.error_message,
-        "error_traceback": letter.error_traceback, "error_class": letter.error_class,
-        "fingerprint": letter.fingerprint, "failed_at": seconds(letter.failed_at),
-        "created_at": seconds(letter.created_at), "resolution": letter.resolution,
-        "replayed_at": seconds(letter.replayed_at), "replayed_as": letter.replayed_as, "note": letter.note,
-    }  # fmt: skip
-
-

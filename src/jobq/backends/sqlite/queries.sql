@@ -31,7 +31,23 @@ RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, 
 
 -- name: ack
 UPDATE jobs SET status = 'succeeded', finished_at = :at, locked_until = NULL
- WHERE id = :id AND token = :token AND status = 'running';
+ WHERE id = :id AND token = :token AND status = 'running'
+RETURNING replay_of;
+
+-- name: mark_recovered
+-- A replay that succeeded heals a dead letter of the recovery queue (only the letter's latest replay
+-- counts); other letters stay 'replayed', their outcome readable on the job they were replayed as.
+UPDATE dead_letters SET resolution = 'recovered'
+ WHERE id = :letter AND replayed_as = :job AND resolution = 'replayed' AND recovery_round IS NOT NULL;
+
+-- name: prior_recovery_round
+SELECT recovery_round FROM dead_letters WHERE id = ?;
+
+-- name: due_for_recovery
+SELECT id FROM dead_letters
+ WHERE resolution = 'pending_recovery' AND recover_at <= :now
+ ORDER BY recover_at
+ LIMIT :limit;
 
 -- name: retry
 UPDATE jobs
@@ -50,15 +66,17 @@ UPDATE jobs
        locked_until = NULL
  WHERE id = :id AND token = :token AND status = 'running'
    AND (:expired_at IS NULL OR locked_until < :expired_at)
-RETURNING task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, created_at;
+RETURNING task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, created_at, replay_of;
 
 -- name: insert_dead_letter
 INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
                           errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                          failed_at, created_at, resolution, replayed_at, replayed_as, note)
+                          failed_at, created_at, resolution, replayed_at, replayed_as, note,
+                          recover_at, recovery_round, previous_id)
 VALUES (:id, :job_id, :task, :queue, :priority, :tenant, :key, :payload, :attempts, :max_attempts,
         :errors, :error_type, :error_message, :error_traceback, :error_class, :fingerprint,
-        :failed_at, :created_at, :resolution, :replayed_at, :replayed_as, :note)
+        :failed_at, :created_at, :resolution, :replayed_at, :replayed_as, :note,
+        :recover_at, :recovery_round, :previous_id)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: extend_lease
@@ -88,7 +106,7 @@ SELECT * FROM dead_letters WHERE id = ?;
 
 -- name: replay_dead_letter
 UPDATE dead_letters
-   SET resolution = 'replayed', replayed_at = :now, replayed_as = :new_job_id
+   SET resolution = 'replayed', replayed_at = :now, replayed_as = :new_job_id, recover_at = NULL
  WHERE id = :id AND (:force OR resolution NOT IN ('replayed', 'recovered'));
 
 -- name: resolve_dead_letter
@@ -99,6 +117,7 @@ UPDATE dead_letters SET resolution = :resolution, note = coalesce(:note, note)
 SELECT count(*) AS total,
        coalesce(sum(error_class != 'recoverable'), 0) AS permanent,
        coalesce(sum(failed_at >= :since), 0) AS recent,
+       coalesce(sum(recovery_round IS NOT NULL OR resolution = 'pending_recovery'), 0) AS in_recovery,
        avg(attempts) AS avg_attempts
   FROM dead_letters;
 

@@ -32,11 +32,11 @@ from jobq.cli.params import Duration
 def replay(ctx: Context, selector: Selector, force: bool, rate: float | None, safety: Safety) -> None:
     """Queue dead letters again as new jobs (alias: retry).
 
-    Give IDs, or --all with filters (open ones unless --resolution or --force says otherwise). Prints what
+    Give IDs, or --all with filters (unresolved ones unless --resolution or --force says otherwise). Prints what
     happened to each: replayed as a new job, refused (already replayed), or not found.
     """
     app = ctx.app()
-    selection = select(app, selector, default_resolution=None if force else "open")
+    selection = select(app, selector, unresolved_only=not force)
     run(ctx, selection, replay_change(app, force=force), safety, rate=rate)
 
 
@@ -49,10 +49,10 @@ def replay(ctx: Context, selector: Selector, force: bool, rate: float | None, sa
 def abandon(ctx: Context, selector: Selector, note: str, safety: Safety) -> None:
     """Give up on dead letters, with a note.
 
-    Give IDs, or --all with filters (open ones unless --resolution says otherwise).
+    Give IDs, or --all with filters (unresolved ones unless --resolution says otherwise).
     """
     app = ctx.app()
-    selection = select(app, selector, default_resolution="open")
+    selection = select(app, selector, unresolved_only=True)
     run(ctx, selection, abandon_change(app, note=note), safety)
 
 
