@@ -18,6 +18,7 @@ from jobq.cli.enqueue import enqueue
 from jobq.cli.jobs import jobs
 from jobq.cli.migrate import migrate
 from jobq.cli.recover import recover
+from jobq.cli.serve import serve
 from jobq.cli.stats import stats
 from jobq.cli.worker import worker
 from jobq.errors import JobqError
@@ -59,7 +60,7 @@ def cli(ctx: click.Context, url: str | None, app_path: str | None, as_json: bool
     ctx.obj = Context(url=url, app_path=app_path, as_json=as_json, busy_timeout=busy_timeout)
 
 
-for command in (worker, enqueue, stats, jobs, dlq, clear, recover, check, migrate, demo):
+for command in (worker, enqueue, stats, jobs, dlq, clear, recover, check, serve, migrate, demo):
     cli.add_command(command)
 
 

@@ -1,0 +1,147 @@
+"""Changes to many dead letters per request: replay and abandon by ids or by filter, and purge.
+
+A request acts on at most ``limits.max_bulk`` dead letters. By filter, it acts on one page and answers
+``next_cursor``; the client sends the same request with that cursor until it is null. ``dry_run`` only
+counts. Every change goes through ``app.dlq``, one dead letter at a time, so a racing operator or a second
+replay of the same entry is refused by the store exactly as from the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from starlette.responses import Response
+
+from jobq.errors import AlreadyReplayed, NotFound
+from jobq.web.api.filters import DEAD_LETTER_FILTER, DEAD_LETTER_FILTERS, ID
+from jobq.web.api.schemas import COUNT, object_of, ref
+from jobq.web.api.services import Services
+from jobq.web.endpoints import Call, Endpoint, JsonBody, Reply
+from jobq.web.problems import Problem
+from jobq.web.responses import ok
+from jobq.web.values import Boolean, Field, Fields, Integer, ListOf, Moment, Text
+
+TAG = "dead letters"
+PURGE_FILTER = Fields(
+    {name: Field(param.kind, param.description) for name, param in DEAD_LETTER_FILTERS.items() if name != "until"}
+)
+"""A purge's filters: ``older_than`` says until when."""
+
+Outcome = dict[str, Any]
+
+
+def _selection(limits_max: int, **options: Field) -> Fields:
+    return Fields(
+        {
+            "ids": Field(ListOf(ID, 1, limits_max), "These dead letters."),
+            "filter": Field(DEAD_LETTER_FILTER, "Every dead letter matching these filters (as in listings)."),
+            "limit": Field(Integer(1, limits_max), "With filter: how many to act on in this request."),
+            "cursor": Field(ID, "With filter: continue after this id (next_cursor).", nullable=True),
+            "dry_run": Field(Boolean(), "Only count what matches."),
+            **options,
+        },
+        one_of=("ids", "filter"),
+    )
+
+
+def endpoints(services: Services) -> list[Endpoint]:
+    """The endpoints of this module, bound to ``services``."""
+    s = services
+    most = s.limits.max_bulk
+    report = (Reply(200, "What matched and what happened to each.", ref("BulkReport")),)
+    replay_body = _selection(most, force=Field(Boolean(), "Also replay what was replayed already (open only else)."))
+    abandon_body = _selection(most, note=Field(Text(max_length=2000), "Why they were given up on."))
+    purge_body = Fields({
+        "older_than": Field(Moment(), "Only dead letters that failed before this: a duration ago (30d) or a time."),
+        "filter": Field(PURGE_FILTER, "Only dead letters matching these filters."),
+        "everything": Field(Boolean(), "Empty the DLQ (needed when neither older_than nor a filter is given)."),
+        "dry_run": Field(Boolean(), "Only count what would be deleted."),
+    })  # fmt: skip
+    return [
+        Endpoint(
+            "POST", "/api/dlq/replay", "replayDeadLetters", f"Replay up to {most} dead letters, by ids or filter",
+            TAG, partial(replay_many, s), report, body=JsonBody(replay_body, "What to replay.", required=True),
+        ),
+        Endpoint(
+            "POST", "/api/dlq/abandon", "abandonDeadLetters", f"Abandon up to {most} dead letters, by ids or filter",
+            TAG, partial(abandon_many, s), report, body=JsonBody(abandon_body, "What to abandon.", required=True),
+        ),
+        Endpoint(
+            "POST", "/api/dlq/purge", "purgeDeadLetters", "Delete dead letters by age and/or filter", TAG,
+            partial(purge, s),
+            (Reply(200, "How many were (or would be) deleted.",
+                   object_of(dry_run={"type": "boolean"}, matched=COUNT, purged=COUNT)),),
+            body=JsonBody(purge_body, "What to delete.", required=True),
+        ),
+    ]  # fmt: skip
+
+
+def replay_many(s: Services, call: Call) -> Response:
+    force = call.body.get("force", False)
+
+    def replay_one(dead_letter_id: str) -> Outcome:
+        try:
+            job_id = s.app.dlq.replay(dead_letter_id, force=force)
+        except AlreadyReplayed:
+            return {"dead_letter_id": dead_letter_id, "outcome": "already_replayed"}
+        except NotFound:
+            return {"dead_letter_id": dead_letter_id, "outcome": "not_found"}
+        return {"dead_letter_id": dead_letter_id, "outcome": "replayed", "job_id": job_id}
+
+    # Like app.dlq.replay_many: by filter, only open dead letters unless forced.
+    return _apply(s, call.body, replay_one, default_resolution=None if force else "open")
+
+
+def abandon_many(s: Services, call: Call) -> Response:
+    note = call.body.get("note")
+
+    def abandon_one(dead_letter_id: str) -> Outcome:
+        try:
+            done = s.app.dlq.abandon(dead_letter_id, note=note)
+        except NotFound:
+            return {"dead_letter_id": dead_letter_id, "outcome": "not_found"}
+        return {"dead_letter_id": dead_letter_id, "outcome": "abandoned" if done else "already_resolved"}
+
+    return _apply(s, call.body, abandon_one, default_resolution="open")
+
+
+def _apply(
+    s: Services, body: dict[str, Any], change: Callable[[str], Outcome], *, default_resolution: str | None
+) -> Response:
+    """Select (ids, or one page of a filter), then change each selected dead letter and report."""
+    next_cursor: str | None = None
+    if "ids" in body:
+        ids = list(dict.fromkeys(body["ids"]))
+        matched = sum(s.app.dlq.get(dead_letter_id) is not None for dead_letter_id in ids)
+    else:
+        filters = {"resolution": default_resolution, **body["filter"]}
+        matched = s.app.dlq.count(**filters)
+        ids = []
+        if not body.get("dry_run"):
+            page = s.app.dlq.list(limit=body.get("limit", s.limits.max_bulk), cursor=body.get("cursor"), **filters)
+            ids, next_cursor = [letter.id for letter in page], page.next_cursor
+    results = [] if body.get("dry_run") else [change(dead_letter_id) for dead_letter_id in ids]
+    changed = sum(result["outcome"] in ("replayed", "abandoned") for result in results)
+    return ok({
+        "matched": matched, "dry_run": body.get("dry_run", False), "changed": changed, "results": results,
+        "next_cursor": next_cursor,
+    })  # fmt: skip
+
+
+def purge(s: Services, call: Call) -> Response:
+    body = call.body
+    older_than: timedelta | datetime | None = body.get("older_than")
+    filters = dict(body.get("filter", {}))
+    if isinstance(older_than, datetime):
+        filters["until"], older_than = older_than, None
+    everything = body.get("everything", False)
+    if older_than is None and not filters and not everything:
+        raise Problem(422, "purge needs older_than or a filter (or everything: true to empty the DLQ)")
+    if body.get("dry_run"):
+        where = {**filters, "until": older_than} if older_than is not None else filters
+        return ok({"dry_run": True, "matched": s.app.dlq.count(**where), "purged": 0})
+    purged = s.app.dlq.purge(older_than, everything=everything, **filters)
+    return ok({"dry_run": False, "matched": purged, "purged": purged})

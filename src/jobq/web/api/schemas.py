@@ -1,0 +1,119 @@
+"""JSON Schemas of what the API answers: ``jobq.serialize``'s records, with SPEC's key names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobq.job import ERROR_CLASSES, JOB_STATUSES, RESOLUTIONS
+from jobq.web.values import Schema
+
+
+def ref(name: str) -> Schema:
+    """A reference to one of ``COMPONENTS``."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _list_of(name: str) -> Schema:
+    return {"type": "array", "items": ref(name)}
+
+
+STRING: Schema = {"type": "string"}
+TIME: Schema = {"type": "string", "format": "date-time"}
+MAYBE_STRING: Schema = {"type": ["string", "null"]}
+MAYBE_TIME: Schema = {"anyOf": [TIME, {"type": "null"}]}
+INTEGER: Schema = {"type": "integer"}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+CURSOR: Schema = {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last."}
+
+_ATTEMPT_ERROR = _object({
+    "attempt": INTEGER, "at": TIME, "error_type": STRING, "message": STRING, "traceback": STRING,
+    "worker": MAYBE_STRING, "duration": {"type": ["number", "null"]},
+})  # fmt: skip
+
+LIGHT_FIELDS = ("payload", "errors", "error_traceback")
+"""What a dead-letter listing leaves out unless asked (the store does not read them); as ``jobq dlq list``."""
+
+_DEAD_LETTER_LIGHT: dict[str, Schema] = {
+    "id": STRING, "job_id": STRING, "task": STRING, "queue": STRING, "tenant": MAYBE_STRING, "key": MAYBE_STRING,
+    "priority": INTEGER, "attempts": INTEGER, "max_attempts": INTEGER, "error_type": STRING,
+    "error_message": STRING, "error_class": {"enum": list(ERROR_CLASSES)}, "fingerprint": STRING,
+    "failed_at": TIME, "created_at": MAYBE_TIME, "resolution": {"enum": list(RESOLUTIONS)},
+    "replayed_at": MAYBE_TIME, "replayed_as": MAYBE_STRING, "note": MAYBE_STRING,
+    "recover_at": MAYBE_TIME, "recovery_round": {"type": ["integer", "null"]}, "previous_id": MAYBE_STRING,
+}  # fmt: skip
+_DEAD_LETTER_FULL: dict[str, Schema] = {
+    **_DEAD_LETTER_LIGHT, "payload": {"type": "object"}, "errors": _list_of("AttemptError"), "error_traceback": STRING,
+}  # fmt: skip
+
+_JOB = _object({
+    "id": STRING, "task": STRING, "queue": STRING, "status": {"enum": list(JOB_STATUSES)},
+    "payload": {"type": "object"}, "attempts": INTEGER, "max_attempts": {"type": ["integer", "null"]},
+    "priority": INTEGER, "tenant": MAYBE_STRING, "key": MAYBE_STRING, "unique_key": MAYBE_STRING,
+    "errors": _list_of("AttemptError"), "created_at": MAYBE_TIME, "run_at": MAYBE_TIME, "started_at": MAYBE_TIME,
+    "finished_at": MAYBE_TIME, "worker": MAYBE_STRING, "replay_of": MAYBE_STRING,
+})  # fmt: skip
+
+_GROUP = _object({
+    "value": MAYBE_STRING, "count": COUNT, "first_seen": TIME, "last_seen": TIME, "sample_id": STRING,
+    "sample_error_type": STRING, "sample_message": STRING,
+})  # fmt: skip
+
+_DLQ_STATS = _object({
+    "total_failed": COUNT, "permanent_failures": COUNT, "last_24h": COUNT, "avg_retries": {"type": "number"},
+    "recovery": _object({name: COUNT for name in ("total_in_recovery", "pending_recovery", "recovered", "abandoned")}),
+})  # fmt: skip
+_QUEUE_COUNTS = _object({state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead")})
+
+_FAILURE = _object({
+    "id": STRING, "job_id": STRING, "task": STRING, "queue": STRING, "tenant": MAYBE_STRING,
+    "error_type": STRING, "error_message": STRING, "error_class": {"enum": list(ERROR_CLASSES)},
+    "resolution": {"enum": list(RESOLUTIONS)}, "retry_count": COUNT,
+    "created_at": {"type": ["number", "null"], "description": "When the job was created (unix seconds)."},
+    "completed_at": {"type": "number", "description": "When it was dead-lettered (unix seconds)."},
+})  # fmt: skip
+
+_OUTCOMES = ["replayed", "abandoned", "already_replayed", "already_resolved", "not_found"]
+_BULK_RESULT = _object(
+    {"dead_letter_id": STRING, "outcome": {"enum": _OUTCOMES}, "job_id": MAYBE_STRING}, optional=("job_id",)
+)
+
+COMPONENTS: dict[str, Schema] = {
+    "AttemptError": _ATTEMPT_ERROR,
+    "DeadLetter": _object(_DEAD_LETTER_FULL),
+    "DeadLetterListed": {
+        **_object(_DEAD_LETTER_FULL, optional=LIGHT_FIELDS),
+        "description": "A dead letter in a listing: payload, errors and error_traceback only with with_payload.",
+    },
+    "Job": _JOB,
+    "Group": _GROUP,
+    "DlqStats": _DLQ_STATS,
+    "Stats": _object({
+        "dlq": ref("DlqStats"),
+        "queues": {"type": "object", "additionalProperties": _QUEUE_COUNTS},
+        "by_class": _object({name: COUNT for name in ERROR_CLASSES}),
+    }),
+    "Failure": _FAILURE,
+    "BulkReport": _object({
+        "matched": COUNT, "dry_run": {"type": "boolean"}, "changed": COUNT,
+        "results": _list_of("BulkResult"), "next_cursor": CURSOR,
+    }),
+    "BulkResult": _BULK_RESULT,
+}  # fmt: skip
+
+GROUP_BY = ("fingerprint", "task", "class", "tenant", "queue")
+"""What ``app.dlq.groups(by=)`` accepts."""
+
+
+def page_of(name: str, key: str) -> Schema:
+    """``{key: [name...], "next_cursor": ...}``."""
+    return _object({key: _list_of(name), "next_cursor": CURSOR})
+
+
+def object_of(**properties: Any) -> Schema:
+    """An object with these required properties."""
+    return _object(dict(properties))
