@@ -168,13 +168,18 @@ class App:
         priority: int | None = None,
         unique_key: str | None = None,
         max_attempts: int | None = None,
+        connection: Any = None,
     ) -> JobId:
-        """Queue one call of ``task`` (by name); returns the job id."""
+        """Queue one call of ``task`` (by name); returns the job id.
+
+        ``connection``: your own psycopg connection, inside a transaction (PostgreSQL only): the job then
+        exists if and only if that transaction commits.
+        """
         jobs = self._new_jobs(
             task, [(args, kwargs or {})], queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
             priority=priority, unique_key=unique_key, max_attempts=max_attempts,
         )  # fmt: skip
-        (job_id,) = self.backend.enqueue(jobs)
+        (job_id,) = self.backend.enqueue(jobs, connection=connection)
         self._wake_workers()
         return job_id
 

@@ -83,3 +83,29 @@ def test_a_failed_enqueue_is_a_storage_error_and_leaves_the_transaction_to_the_c
             pg.enqueue([new_job(payload={"args": ["\x00"], "kwargs": {}})], connection=conn)
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
         conn.rollback()
+
+
+def test_app_enqueue_with_a_connection_commits_or_rolls_back_with_the_caller(postgres_url: str) -> None:
+    import jobq
+
+    with jobq.App(postgres_url) as app:
+
+        @app.task(name="ship")
+        def ship(order: str) -> None:
+            pass
+
+        with psycopg.connect(postgres_url) as conn:
+            kept = app.enqueue("ship", {"order": "o-1"}, connection=conn)
+            conn.commit()
+        with psycopg.connect(postgres_url) as conn:
+            dropped = app.enqueue("ship", {"order": "o-2"}, connection=conn)
+            conn.rollback()
+        assert getattr(app.get_job(kept), "status", None) == "queued"
+        assert app.get_job(dropped) is None
+
+
+def test_sqlite_refuses_a_callers_connection_with_one_line(tmp_path: Any) -> None:
+    import jobq
+
+    with jobq.App(f"sqlite:///{tmp_path / 'q.db'}") as app, pytest.raises(jobq.JobqError, match="needs the PostgreSQL"):
+        app.enqueue("ship", {"order": "o-1"}, connection=object())

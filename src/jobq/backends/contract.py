@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from jobq.job import (
     ClaimedJob,
@@ -75,8 +75,11 @@ class DeadLetterSummary:
 class QueueStore(Protocol):
     """What producers and workers need: put jobs in, claim them, record how each attempt ended."""
 
-    def enqueue(self, jobs: Sequence[NewJob]) -> list[JobId]:
-        """Store new jobs; a job whose unique key is pending already returns the pending job's id."""
+    def enqueue(self, jobs: Sequence[NewJob], *, connection: Any = None) -> list[JobId]:
+        """Store new jobs; a job whose unique key is pending already returns the pending job's id.
+
+        ``connection``: the caller's own open transaction (PostgreSQL), so the jobs commit with it.
+        """
         ...
 
     def claim(self, *, worker: str, queue: str, limit: int, lease: float, now: float) -> list[ClaimedJob]:

@@ -25,7 +25,7 @@ from jobq.backends.records import (
 )
 from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.clock import to_datetime
-from jobq.errors import AlreadyReplayed, NotFound
+from jobq.errors import AlreadyReplayed, JobqError, NotFound
 from jobq.job import (
     ClaimedJob,
     DeadLetter,
@@ -92,8 +92,10 @@ class SQLiteBackend:
 
     # -- producers and workers -------------------------------------------------------------------
 
-    def enqueue(self, jobs: Sequence[NewJob]) -> list[JobId]:
+    def enqueue(self, jobs: Sequence[NewJob], *, connection: Any = None) -> list[JobId]:
         """Insert jobs: one statement when alone; many in one set-based statement over a JSON array."""
+        if connection is not None:
+            raise JobqError("enqueueing inside your own transaction needs the PostgreSQL backend")
         unique = any(job.unique_key is not None for job in jobs)
         if len(jobs) == 1 and not unique:
             self._db.execute_alone(SQL["insert_job"], _job_values(jobs[0]))
