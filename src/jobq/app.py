@@ -14,6 +14,7 @@ from jobq.classify import Classifier, Policy
 from jobq.clock import Clock, system_clock, to_seconds
 from jobq.dlq import DeadLetterQueue
 from jobq.errors import JobqError
+from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
 from jobq.recovery import RecoveryPolicy
@@ -50,6 +51,7 @@ class App:
         dependencies: Mapping[str, Any] | None = None,
         policy: Policy | Mapping[str, Any] | None = None,
         recovery: RecoveryPolicy | None = None,
+        hooks: Hooks | None = None,
         clock: Clock = system_clock,
     ) -> None:
         if lease <= 0:
@@ -58,6 +60,7 @@ class App:
         self.lease = lease
         self.clock = clock
         self.recovery = recovery or RecoveryPolicy()
+        self.hooks = hooks
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}

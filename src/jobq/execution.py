@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jobq.classify import Classifier, Decision, http_status
 from jobq.clock import to_datetime
 from jobq.fingerprint import describe, failing_frame, fingerprint
+from jobq.hooks.events import kinds_for_class
 from jobq.job import AttemptError, ClaimedJob, DeadLettered, DeadLetterId, RetryLater, new_id
 from jobq.retry import DEFAULT_BACKOFF
 from jobq.task import TaskOptions
@@ -50,6 +51,7 @@ def failure_outcome(
     now: float,
     expired_at: float | None = None,
     recovery: tuple[float, ...] = (),
+    with_hooks: bool = False,
 ) -> RetryLater | DeadLettered:
     """What happens to a job whose attempt raised ``exc`` (``options`` is None for an unknown task)."""
     job = attempt.job
@@ -78,6 +80,7 @@ def failure_outcome(
         max_attempts=max_attempts,
         expired_at=expired_at,
         recovery=recovery,
+        hooks=kinds_for_class(decision.error_class) if with_hooks else (),
     )
 
 

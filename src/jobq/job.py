@@ -199,6 +199,8 @@ class DeadLettered:
     """As for RetryLater: a rescue applies only to a lease that is still expired."""
     recovery: tuple[float, ...] = ()
     """The recovery queue's cool-down per round (see jobq.recovery); empty: no automatic replays."""
+    hooks: tuple[str, ...] = ()
+    """Hook kinds to put in the outbox with the dead letter (on_dead, notify, alert); empty: no hooks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,19 @@ class Released:
 
 
 Outcome = Succeeded | RetryLater | DeadLettered | Released
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A hook delivery a worker has claimed from the outbox."""
+
+    id: str
+    kind: str
+    dead_letter_id: DeadLetterId | None
+    created_at: float
+    attempts: int
+    delivered_to: tuple[str, ...]
+    """Sinks that already have it: a retry goes only to the others."""
 
 
 # -- ids ------------------------------------------------------------------------------------------

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -29,88 +26,7 @@ from jobq.job import DeadLetter, DeadLetterId, JobId
 from jobq.redact import PHONE
 from jobq.serialize import dead_letter_to_dict
 
-SECRET = "whsec_integration"
-
-
-@dataclass
-class Request:
-    """What a receiver got."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    signature_ok: bool
-
-
-Answer = tuple[int, dict[str, str], bytes]
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records each POST and answers as ``respond`` says."""
-
-    respond: Callable[[Request, int], Answer]
-    requests: list[Request] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    url: str = ""
-
-    def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
-        headers = dict(handler.headers.items())
-        signature_ok = verify_signature(
-            SECRET,
-            headers.get("X-Jobq-Timestamp", ""),
-            body,
-            headers.get("X-Jobq-Signature", ""),
-            now=time.time(),
-        )
-        request = Request(handler.path, headers, body, signature_ok)
-        self.requests.append(request)
-        status, answer_headers, answer = self.respond(request, len(self.requests))
-        try:
-            handler.send_response(status)
-            for name, value in answer_headers.items():
-                handler.send_header(name, value)
-            handler.send_header("Content-Length", str(len(answer)))
-            handler.end_headers()
-            handler.wfile.write(answer)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the sender gave up waiting (the hanging receiver): nobody to answer
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Request, int], Answer]], Receiver]]:
-    """Start receivers; every one is stopped (and any hanging answer released) afterwards."""
-    running: list[tuple[Receiver, ThreadingHTTPServer, threading.Thread]] = []
-
-    def start(respond: Callable[[Request, int], Answer]) -> Receiver:
-        receiver = Receiver(respond)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver.handle(self)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/jobq"
-        running.append((receiver, server, thread))
-        return receiver
-
-    yield start
-    for receiver, server, thread in running:
-        receiver.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def accept(request: Request, number: int) -> Answer:
-    return (204, {}, b"") if request.signature_ok else (401, {}, b"bad signature")
+from .receivers import SECRET, Answer, Receiver, Request, accept
 
 
 def dead_letter_event() -> HookEvent:

@@ -22,6 +22,7 @@ from jobq.job import (
     JobStatus,
     Lease,
     NewJob,
+    OutboxEntry,
     Outcome,
     Resolution,
 )
@@ -176,6 +177,20 @@ class DeadLetterStore(Protocol):
 
     def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
         """Store dead letters as they are (import); ids already present are skipped."""
+        ...
+
+    def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[OutboxEntry]:
+        """Take due hook deliveries for ``lease`` seconds (one worker each), counting an attempt."""
+        ...
+
+    def finish_delivery(
+        self, entry_id: str, *, state: str, next_at: float, delivered_to: Sequence[str], error: str | None
+    ) -> None:
+        """Record how a delivery went: delivered, failed for good, or pending again at ``next_at``."""
+        ...
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Hook deliveries by state (pending, delivered, failed)."""
         ...
 
     def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:

@@ -8,7 +8,17 @@ from typing import Any, cast
 
 from jobq.backends.contract import DeadLetterFilter, JobFilter
 from jobq.clock import to_datetime
-from jobq.job import AttemptError, DeadLetter, DeadLetterId, ErrorClass, Job, JobId, JobStatus, Resolution
+from jobq.job import (
+    AttemptError,
+    DeadLetter,
+    DeadLetterId,
+    ErrorClass,
+    Job,
+    JobId,
+    JobStatus,
+    OutboxEntry,
+    Resolution,
+)
 from jobq.payload import dumps as dump_payload
 
 Row = Mapping[str, Any]
@@ -182,3 +192,15 @@ def letter_row(letter: DeadLetter) -> dict[str, Any]:
         "recover_at": seconds(letter.recover_at), "recovery_round": letter.recovery_round,
         "previous_id": letter.previous_id,
     }  # fmt: skip
+
+
+def outbox_entry_from_row(row: Row) -> OutboxEntry:
+    """An ``outbox`` row → OutboxEntry (``delivered_to`` is JSON text on SQLite, decoded JSONB on PostgreSQL)."""
+    return OutboxEntry(
+        id=row["id"],
+        kind=row["kind"],
+        dead_letter_id=row["dead_letter_id"],
+        created_at=row["created_at"],
+        attempts=row["attempts"],
+        delivered_to=tuple(_json(row["delivered_to"])),
+    )

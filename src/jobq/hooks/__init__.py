@@ -21,7 +21,15 @@ from jobq.hooks.delivery import (
     SinkStatus,
     next_delivery,
 )
-from jobq.hooks.events import HOOK_KINDS, HookEvent, HookKind, alert_event, events_for_dead_letter
+from jobq.hooks.events import (
+    HOOK_KINDS,
+    HookEvent,
+    HookKind,
+    alert_event,
+    event_for_dead_letter,
+    events_for_dead_letter,
+    kinds_for_class,
+)
 from jobq.hooks.sinks import CallableSink, DeliveryError, LoggingSink, Sink
 from jobq.hooks.webhook import WebhookSink, sign, verify_signature
 
@@ -43,7 +51,9 @@ __all__ = [
     "SinkStatus",
     "WebhookSink",
     "alert_event",
+    "event_for_dead_letter",
     "events_for_dead_letter",
+    "kinds_for_class",
     "next_delivery",
     "sign",
     "verify_signature",

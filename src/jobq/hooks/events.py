@@ -69,6 +69,19 @@ _KINDS_BY_CLASS: dict[str, tuple[HookKind, ...]] = {
 }
 
 
+def kinds_for_class(error_class: str) -> tuple[HookKind, ...]:
+    """The hook kinds a dead letter of this class produces: always on_dead; notify or alert by class."""
+    return _KINDS_BY_CLASS.get(error_class, ("on_dead",))
+
+
+def event_for_dead_letter(event_id: str, kind: HookKind, created_at: float, letter: Mapping[str, Any]) -> HookEvent:
+    """The event of one outbox entry, keeping the entry's id so every retry carries the same delivery id."""
+    if kind == "alert":
+        alert = alert_event("system_error", _died(letter), dead_letter=letter, now=created_at)
+        return HookEvent(event_id, kind, created_at, alert.data)
+    return HookEvent(event_id, kind, created_at, dict(letter))
+
+
 def events_for_dead_letter(
     letter: Mapping[str, Any], error_class: ErrorClass | None = None, *, now: float | None = None
 ) -> list[HookEvent]:

@@ -53,6 +53,7 @@ from jobq.job import (
     Released,
     RetryLater,
     Succeeded,
+    new_id,
 )
 from jobq.tally import Key as TallyKey
 
@@ -351,6 +352,8 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
                 "error_class": outcome.error_class,
                 "fingerprint": outcome.fingerprint,
                 "delays": list(outcome.recovery),
+                "hook_ids": [new_id() for _ in outcome.hooks],
+                "hook_kinds": list(outcome.hooks),
             }
     raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,10 +20,10 @@ from jobq.backends.postgres.statements import (
     param,
     where_clause,
 )
-from jobq.backends.records import dead_letter_conditions, dead_letter_from_row, letter_row
+from jobq.backends.records import dead_letter_conditions, dead_letter_from_row, letter_row, outbox_entry_from_row
 from jobq.clock import to_datetime
 from jobq.errors import AlreadyReplayed, NotFound
-from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob
+from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob, OutboxEntry
 from jobq.tally import COUNTER
 
 # Group-by choices map to columns through this whitelist, never through user text.
@@ -182,6 +183,27 @@ class DeadLetters:
         with self._db.transaction() as conn:
             rows = [letter_row(storable_letter(letter)) for letter in letters]
             return sum(conn.execute(SQL["insert_dead_letter"], row).rowcount for row in rows)
+
+    def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[OutboxEntry]:
+        """Due deliveries, claimed until ``now + lease``; SKIP LOCKED keeps workers off each other's."""
+        params = {"now": now, "until": now + lease, "limit": limit}
+        with self._db.connection() as conn:
+            rows = dict_rows(conn, SQL["claim_deliveries"], params)
+        return [outbox_entry_from_row(row) for row in rows]
+
+    def finish_delivery(
+        self, entry_id: str, *, state: str, next_at: float, delivered_to: Sequence[str], error: str | None
+    ) -> None:
+        """Record a delivery's outcome."""
+        params = {"id": entry_id, "state": state, "next_at": next_at, "delivered_to": json.dumps(list(delivered_to)),
+                  "error": None if error is None else storable_text(error)}  # fmt: skip
+        with self._db.connection() as conn:
+            conn.execute(SQL["finish_delivery"], params)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Deliveries by state."""
+        with self._db.connection() as conn:
+            return {row[0]: row[1] for row in conn.execute(SQL["outbox_counts"]).fetchall()}
 
     def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
         """Pending letters whose cool-down has passed."""

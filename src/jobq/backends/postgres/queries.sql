@@ -115,6 +115,11 @@ planned AS (
                                         WHERE prior.id = dead.replay_of), 0)
                    END AS round
       FROM dead
+),
+hooked AS (
+    INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at)
+    SELECT hook.id, hook.kind, %(id)s, %(at)s, %(at)s
+      FROM unnest(%(hook_ids)s::text[], %(hook_kinds)s::text[]) AS hook (id, kind), dead
 )
 INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
                           errors, error_type, error_message, error_traceback, error_class, fingerprint,
@@ -210,3 +215,17 @@ ON CONFLICT (name, queue, le) DO UPDATE SET value = tally.value + excluded.value
 
 -- name: read_tally
 SELECT name, queue, le, value FROM tally;
+
+-- name: claim_deliveries
+UPDATE outbox SET next_at = %(until)s, attempts = attempts + 1
+ WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE state = 'pending' AND next_at <= %(now)s
+                       ORDER BY next_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED))
+RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to;
+
+-- name: finish_delivery
+UPDATE outbox SET state = %(state)s, next_at = %(next_at)s, delivered_to = %(delivered_to)s::jsonb,
+       last_error = %(error)s
+ WHERE id = %(id)s;
+
+-- name: outbox_counts
+SELECT state, count(*) FROM outbox GROUP BY state;

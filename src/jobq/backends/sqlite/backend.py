@@ -22,6 +22,7 @@ from jobq.backends.records import (
     job_conditions,
     job_from_row,
     letter_row,
+    outbox_entry_from_row,
 )
 from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.clock import to_datetime
@@ -38,10 +39,12 @@ from jobq.job import (
     JobStatus,
     Lease,
     NewJob,
+    OutboxEntry,
     Outcome,
     Released,
     RetryLater,
     Succeeded,
+    new_id,
 )
 from jobq.payload import dumps as dump_payload
 from jobq.recovery import plan_recovery
@@ -210,6 +213,8 @@ class SQLiteBackend:
                 "previous_id": row["replay_of"],
             },
         )
+        hooks = [(new_id(), kind, outcome.dead_letter_id, outcome.at, outcome.at) for kind in outcome.hooks]
+        conn.executemany(SQL["add_to_outbox"], hooks)
         return True
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
@@ -400,6 +405,27 @@ class SQLiteBackend:
         with self._db.write() as conn:
             return sum(conn.execute(SQL["insert_dead_letter"], letter_row(letter)).rowcount for letter in letters)
 
+    def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[OutboxEntry]:
+        """Due deliveries, claimed until ``now + lease``."""
+        params = {"now": now, "until": now + lease, "limit": limit}
+        with self._db.write() as conn:
+            rows = conn.execute(SQL["claim_deliveries"], params).fetchall()
+        return [outbox_entry_from_row(row) for row in rows]
+
+    def finish_delivery(
+        self, entry_id: str, *, state: str, next_at: float, delivered_to: Sequence[str], error: str | None
+    ) -> None:
+        """Record a delivery's outcome."""
+        params = {"id": entry_id, "state": state, "next_at": next_at, "delivered_to": json.dumps(list(delivered_to)),
+                  "error": error}  # fmt: skip
+        with self._db.write() as conn:
+            conn.execute(SQL["finish_delivery"], params)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Deliveries by state."""
+        with self._db.read() as conn:
+            return dict(conn.execute(SQL["outbox_counts"]).fetchall())
+
     def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
         """Pending letters whose cool-down has passed."""
         with self._db.read() as conn:
@@ -444,3 +470,4 @@ def _batches_sharing_options(jobs: Sequence[NewJob]) -> list[list[NewJob]]:
             previous = shared
         batches[-1].append(job)
     return batches
+

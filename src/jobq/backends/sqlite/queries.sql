@@ -133,3 +133,18 @@ ON CONFLICT (name, queue, le) DO UPDATE SET value = value + excluded.value;
 
 -- name: read_tally
 SELECT name, queue, le, value FROM tally;
+
+-- name: add_to_outbox
+INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at) VALUES (?, ?, ?, ?, ?);
+
+-- name: claim_deliveries
+UPDATE outbox SET next_at = :until, attempts = attempts + 1
+ WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= :now ORDER BY next_at LIMIT :limit)
+RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to;
+
+-- name: finish_delivery
+UPDATE outbox SET state = :state, next_at = :next_at, delivered_to = :delivered_to, last_error = :error
+ WHERE id = :id;
+
+-- name: outbox_counts
+SELECT state, count(*) FROM outbox GROUP BY state;
