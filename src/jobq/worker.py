@@ -231,21 +231,21 @@ class Worker:
 
     def _wait_time(self) -> float:
         """How long the loop may block waiting for a finished job or a wake-up."""
-        if self._buffer and len(self._running) < self.concurrency:
-            return 0.0
-        if self._may_have_work and len(self._running) < self.concurrency and not self._stopping.is_set():
-            return 0.0
         now = self._clock()
+        if self._next_due is not None and self._next_due <= now:
+            self._may_have_work, self._next_due = True, None  # came due: the next claim looks again
+        free = len(self._running) < self.concurrency
+        if free and (self._buffer or (self._may_have_work and not self._stopping.is_set())):
+            return 0.0
         # Idle, the watcher thread or an in-process enqueue wakes us; otherwise only due times matter.
         wait = IDLE_WAIT if not self._running else FLUSH_AGE
-        for moment in (self._next_due, None if self.burst else self._next_rescue):
+        moments = [self._next_due, None if self.burst else self._next_rescue]
+        if self._pending:
+            moments.append(self._pending_since + FLUSH_AGE)
+        moments += [r.deadline for r in self._running.values() if r.deadline is not None]
+        for moment in moments:
             if moment is not None:
                 wait = min(wait, max(0.0, moment - now))
-        if self._pending:
-            wait = min(wait, max(0.0, self._pending_since + FLUSH_AGE - self._clock()))
-        deadlines = [r.deadline for r in self._running.values() if r.deadline is not None]
-        if deadlines:
-            wait = min(wait, max(0.0, min(deadlines) - self._clock()))
         return wait
 
     def _collect(self, timeout: float) -> None:
@@ -253,8 +253,6 @@ class Worker:
         try:
             item = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
         except queue.Empty:
-            if self._next_due is not None and self._next_due <= self._clock():
-                self._may_have_work = True
             return
         while True:
             if isinstance(item, _Done):
