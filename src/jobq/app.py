@@ -19,7 +19,7 @@ from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
 from jobq.recovery import RecoveryPolicy
 from jobq.retry import Backoff, as_backoff
-from jobq.stats import Alert, Thresholds, crossed, queue_stats
+from jobq.stats import Alert, Thresholds, crossed, new_fingerprint_alert, queue_stats
 from jobq.tally import Metrics, read_back
 from jobq.task import ExceptionTypes, Task, TaskOptions
 
@@ -277,8 +277,14 @@ class App:
         return read_back(self.backend.read_tally())
 
     def alerts(self, thresholds: Thresholds | None = None) -> list[Alert]:
-        """The alert thresholds crossed now (defaults: last_24h > 10, avg_retries > 2.5, pending_recovery > 5)."""
-        return crossed(self.dlq.stats(), thresholds or Thresholds())
+        """The alert thresholds crossed now (defaults: last_24h > 10, avg_retries > 2.5, pending_recovery > 5),
+        and failures first seen within the last hour (``new_fingerprint``)."""
+        thresholds = thresholds or Thresholds()
+        alerts = crossed(self.dlq.stats(), thresholds)
+        if thresholds.new_fingerprint_window > 0:
+            since = self.clock() - thresholds.new_fingerprint_window
+            alerts += new_fingerprint_alert(self.backend.new_fingerprints(since=since))
+        return alerts
 
     def clear(self, statuses: Sequence[JobStatus], *, older_than: timedelta | None = None) -> int:
         """Delete jobs in these states (``succeeded``, ``dead``, ``queued``), finished before ``older_than`` ago.

@@ -45,6 +45,8 @@ class Thresholds:
     last_24h: float = 10
     avg_retries: float = 2.5
     pending_recovery: float = 5
+    new_fingerprint_window: float = 3600.0
+    """Seconds: a failure first seen this recently is new (0 turns the alert off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,11 @@ class Alert:
     name: str
     value: float
     threshold: float
+    detail: str = ""
 
     def __str__(self) -> str:
-        return f"{self.name} is {self.value:g}, above the threshold of {self.threshold:g}"
+        text = f"{self.name} is {self.value:g}, above the threshold of {self.threshold:g}"
+        return f"{text}: {self.detail}" if self.detail else text
 
 
 def crossed(stats: dict[str, Any], thresholds: Thresholds) -> list[Alert]:
@@ -72,3 +76,12 @@ def crossed(stats: dict[str, Any], thresholds: Thresholds) -> list[Alert]:
         for name, value in values.items()
         if value > getattr(thresholds, name)
     ]
+
+
+def new_fingerprint_alert(new: list[tuple[str, float, int]]) -> list[Alert]:
+    """One alert for every failure never seen before the window (none when there is none)."""
+    if not new:
+        return []
+    shown = ", ".join(f"{fingerprint} ({count})" for fingerprint, _first, count in new[:5])
+    more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+    return [Alert("new_fingerprint", len(new), 0, f"new failures {shown}{more}")]

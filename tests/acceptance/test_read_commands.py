@@ -202,3 +202,11 @@ def test_bad_times_and_choices_are_usage_errors(shop: Shop) -> None:
     by = shop.jobq("dlq", "groups", "--by", "colour")
     assert by.returncode == 2
     assert "Invalid value for '--by'" in one_error_line(by)
+
+
+def test_check_alerts_on_a_failure_never_seen_before(shop: Shop) -> None:
+    result = shop.jobq("check", env={"JOBQ_CHECK_NEW_FINGERPRINT_WINDOW": "3600"})
+    assert result.returncode == 1
+    (line,) = [line for line in result.stdout.splitlines() if "new_fingerprint" in line]
+    assert line.startswith("ALERT: new_fingerprint is ") and "new failures " in line
+    assert shop.jobq("check", "--new-fingerprint-window", "0").returncode == 0

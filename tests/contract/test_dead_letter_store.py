@@ -162,3 +162,11 @@ def test_replay_is_counted_in_the_tally(backend: Backend) -> None:
     letter = dead_letter(backend, queue="sms")
     backend.replay(letter.id, new_job(queue="sms"), force=False)
     assert ("replayed", "sms", -2.0, 1.0) in backend.read_tally()
+
+
+def test_new_fingerprints_are_those_first_seen_in_the_window(backend: Backend) -> None:
+    dead_letter(backend, fingerprint="old", at=NOW - 7200)
+    dead_letter(backend, fingerprint="old", at=NOW)
+    dead_letter(backend, fingerprint="fresh", at=NOW - 60)
+    dead_letter(backend, fingerprint="fresh", at=NOW)
+    assert backend.new_fingerprints(since=NOW - 3600) == [("fresh", NOW - 60, 2)]

@@ -37,3 +37,12 @@ def test_default_thresholds_fire_only_when_exceeded() -> None:
 def test_thresholds_are_configurable() -> None:
     assert [a.name for a in crossed(dead_letter_stats(summary()), Thresholds(last_24h=4, avg_retries=3,
                                                                             pending_recovery=10))] == ["last_24h"]
+
+
+def test_new_fingerprints_make_one_alert_naming_them() -> None:
+    from jobq.stats import new_fingerprint_alert
+
+    assert new_fingerprint_alert([]) == []
+    (alert,) = new_fingerprint_alert([("abc", 1.0, 3), ("def", 2.0, 1)])
+    assert (alert.name, alert.value) == ("new_fingerprint", 2)
+    assert str(alert) == "new_fingerprint is 2, above the threshold of 0: new failures abc (3), def (1)"

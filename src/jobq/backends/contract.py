@@ -193,6 +193,10 @@ class DeadLetterStore(Protocol):
         """Hook deliveries by state (pending, delivered, failed)."""
         ...
 
+    def new_fingerprints(self, *, since: float) -> list[tuple[str, float, int]]:
+        """Fingerprints first seen at or after ``since``: ``(fingerprint, first seen, letters)``."""
+        ...
+
     def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
         """Letters pending recovery whose cool-down has passed, longest due first."""
         ...

@@ -36,18 +36,30 @@ DEFAULTS = Thresholds()
     show_default=True,
     help="Alert when more dead letters than this wait in the recovery queue.",
 )
+@option(
+    "--new-fingerprint-window",
+    type=click.FloatRange(min=0),
+    default=DEFAULTS.new_fingerprint_window,
+    show_default=True,
+    metavar="SECONDS",
+    help="Alert on failures first seen this recently (0: never).",
+)
 @json_option
 @click.pass_obj
-def check(ctx: Context, last_24h: float, avg_retries: float, pending_recovery: float) -> None:
+def check(
+    ctx: Context, last_24h: float, avg_retries: float, pending_recovery: float, new_fingerprint_window: float
+) -> None:
     """Check the alert thresholds: exit 1 when one is crossed, else 0."""  # fmt: skip
-    thresholds = Thresholds(last_24h=last_24h, avg_retries=avg_retries, pending_recovery=pending_recovery)
+    thresholds = Thresholds(
+        last_24h=last_24h, avg_retries=avg_retries, pending_recovery=pending_recovery,
+        new_fingerprint_window=new_fingerprint_window,
+    )  # fmt: skip
     alerts = ctx.app().alerts(thresholds)
     if ctx.as_json:
-        echo_json({
-            "healthy": not alerts,
-            "alerts": [{"name": a.name, "value": a.value, "threshold": a.threshold} for a in alerts],
-            "thresholds": {"last_24h": last_24h, "avg_retries": avg_retries, "pending_recovery": pending_recovery},
-        })  # fmt: skip
+        found = [{"name": a.name, "value": a.value, "threshold": a.threshold, "detail": a.detail} for a in alerts]
+        limits = {"last_24h": last_24h, "avg_retries": avg_retries, "pending_recovery": pending_recovery,
+                  "new_fingerprint_window": new_fingerprint_window}  # fmt: skip
+        echo_json({"healthy": not alerts, "alerts": found, "thresholds": limits})
     elif alerts:
         for alert in alerts:
             click.echo(f"ALERT: {alert}")

@@ -205,6 +205,12 @@ class DeadLetters:
         with self._db.connection() as conn:
             return {row[0]: row[1] for row in conn.execute(SQL["outbox_counts"]).fetchall()}
 
+    def new_fingerprints(self, *, since: float) -> list[tuple[str, float, int]]:
+        """Failures first seen since then."""
+        with self._db.connection() as conn:
+            rows = conn.execute(SQL["new_fingerprints"], {"since": since}).fetchall()
+        return [(row[0], row[1], row[2]) for row in rows]
+
     def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
         """Pending letters whose cool-down has passed."""
         with self._db.connection() as conn:

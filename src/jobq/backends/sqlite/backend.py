@@ -426,6 +426,11 @@ class SQLiteBackend:
         with self._db.read() as conn:
             return dict(conn.execute(SQL["outbox_counts"]).fetchall())
 
+    def new_fingerprints(self, *, since: float) -> list[tuple[str, float, int]]:
+        """Failures first seen since then."""
+        with self._db.read() as conn:
+            return [(row[0], row[1], row[2]) for row in conn.execute(SQL["new_fingerprints"], {"since": since})]
+
     def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
         """Pending letters whose cool-down has passed."""
         with self._db.read() as conn:

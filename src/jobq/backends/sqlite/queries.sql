@@ -148,3 +148,11 @@ UPDATE outbox SET state = :state, next_at = :next_at, delivered_to = :delivered_
 
 -- name: outbox_counts
 SELECT state, count(*) FROM outbox GROUP BY state;
+
+-- name: new_fingerprints
+-- Failures never seen before the window: their first dead letter falls inside it.
+SELECT fingerprint, min(failed_at) AS first_seen, count(*) AS n
+  FROM dead_letters
+ GROUP BY fingerprint
+HAVING min(failed_at) >= :since
+ ORDER BY first_seen;
