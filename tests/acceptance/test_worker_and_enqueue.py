@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 
-from .conftest import Shop, one_error_line, run
+from .conftest import JOBQ, Shop, one_error_line, run
 
 
 def test_worker_runs_the_jobs_of_the_app_module_in_burst_mode(empty_shop: Shop) -> None:
@@ -90,3 +94,29 @@ def test_migrate_creates_the_schema_and_says_its_version(empty_shop: Shop) -> No
     assert empty_shop.db.exists()
     data = json.loads(empty_shop.jobq("migrate", "--json").stdout)
     assert data["version"] >= 1 and data["url"] == empty_shop.url
+
+
+def test_worker_processes_share_the_queue_and_each_job_runs_once(empty_shop: Shop) -> None:
+    with empty_shop.app() as app:
+        ids = app.enqueue_many("greet", [{"name": f"guest-{n}"} for n in range(200)])
+    result = empty_shop.jobq("--app", "shop:app", "worker", "--burst", "--processes", "2", "--concurrency", "2")
+    assert result.returncode == 0, result.stderr
+    summaries = [line for line in result.stderr.splitlines() if line.endswith("released")]
+    assert len(summaries) == 2, result.stderr  # one summary per process
+    assert sum(int(line.split()[0]) for line in summaries) == 200  # every job succeeded exactly once
+    with empty_shop.app() as app:
+        assert {getattr(app.get_job(job_id), "status", None) for job_id in ids} == {"succeeded"}
+
+
+def test_sigterm_to_a_multi_process_worker_stops_every_process_gracefully(empty_shop: Shop) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JOBQ_")}
+    env["JOBQ_URL"] = empty_shop.url
+    process = subprocess.Popen(
+        [JOBQ, "--app", "shop:app", "worker", "--processes", "2"], cwd=empty_shop.folder, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2.0)  # both children start and go idle
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert err.count("0 succeeded, 0 retried, 0 dead, 0 released") == 2
