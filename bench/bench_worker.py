@@ -1,8 +1,10 @@
-"""A worker subprocess for the benchmark: ``bench_worker.py URL [--burst] [--concurrency N]``.
+"""A worker subprocess for the benchmark: ``bench_worker.py URL [--burst] [--concurrency N] [--hold]``.
 
 It logs as ``jobq worker`` does (INFO to stderr), runs ``app.run_worker`` and, on the last line of stdout,
-prints ``RESULT {json}``: seconds spent in run_worker, the worker's summary and its peak RSS.
-With ``--burst`` it returns once idle; without, it runs until SIGTERM (the wake-up latency benchmark).
+prints ``RESULT {json}``: seconds spent in run_worker (and when it began and ended, by time.time(), to
+measure several workers together), the worker's summary and its peak RSS. With ``--burst`` it returns once
+idle; without, it runs until SIGTERM (the wake-up latency benchmark). With ``--hold`` it waits for a line
+on stdin after READY, so that several workers start working at the same moment.
 """
 
 from __future__ import annotations
@@ -35,17 +37,23 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--burst", action="store_true")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--hold", action="store_true", help="after READY, wait for a line on stdin")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = make_app(args.url)
     app.migrate()  # open the database before the clock starts: we time the worker, not the import
     sys.stdout.write("READY\n")
     sys.stdout.flush()
+    if args.hold:
+        sys.stdin.readline()
+    began_at = time.time()
     started = time.perf_counter()
     summary = app.run_worker(concurrency=args.concurrency, burst=args.burst)
     elapsed = time.perf_counter() - started
     result = {
         "seconds": elapsed,
+        "began_at": began_at,
+        "ended_at": began_at + elapsed,
         "succeeded": summary.succeeded,
         "retried": summary.retried,
         "dead": summary.dead,

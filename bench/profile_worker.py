@@ -1,8 +1,9 @@
 """Profile one worker process draining the benchmark's jobs, with py-spy (``pip install py-spy``).
 
-    .venv/bin/python bench/profile_worker.py drain|failure [--jobs N] [--gil] [--out DIR]
+    .venv/bin/python bench/profile_worker.py drain|failure [--backend sqlite|postgres] [--jobs N] [--gil] [--out DIR]
 
-Fills a fresh SQLite file (no-op jobs for ``drain``, always-failing ones for ``failure``), runs
+Fills a fresh database — a SQLite file, or a PostgreSQL schema dropped afterwards (no-op jobs for
+``drain``, always-failing ones for ``failure``) — runs
 ``bench_worker.py --burst`` under ``py-spy record --threads`` and writes a flame graph (SVG) and the raw
 collapsed stacks, then prints the functions where the worker's loop thread spends its time. ``--idle``
 sampling (the default) shows wall time, waits included; ``--gil`` shows only who holds the GIL.
@@ -15,11 +16,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 from bench_tasks import FAIL, NOOP, make_app
+from places import PostgresPlace, SqlitePlace
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,6 +59,7 @@ def summary(raw: Path, thread: str = "MainThread", top: int = 25) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workload", choices=["drain", "failure"])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--jobs", type=int, default=None, help="default: 60,000 (drain) or 6,000 (failure)")
     parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL")
     parser.add_argument("--out", type=Path, default=Path("."), help="where the SVG and raw stacks go")
@@ -69,12 +71,15 @@ def main() -> int:
     task, jobs = (NOOP, 60_000) if args.workload == "drain" else (FAIL, 6_000)
     jobs = args.jobs or jobs
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"worker-{args.workload}{'-gil' if args.gil else ''}"
+    stem = args.out / f"worker-{args.backend}-{args.workload}{'-gil' if args.gil else ''}"
     for fmt, suffix in (("flamegraph", ".svg"), ("raw", ".txt")):
-        with tempfile.TemporaryDirectory(prefix="jobq-profile-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'jobq.db'}"
+        place = (SqlitePlace if args.backend == "sqlite" else PostgresPlace)("jobq-profile-", None)
+        try:
+            url = place.url("profile")
             fill(url, task, jobs)
             record(py_spy, url, stem.with_suffix(suffix), fmt, args.gil)
+        finally:
+            place.close()
     print(f"wrote {stem}.svg and {stem}.txt ({jobs:,} jobs)")
     print(summary(stem.with_suffix(".txt")))
     return 0

@@ -133,6 +133,7 @@ class Worker:
         self._stop_deadline: float | None = None
         self._may_have_work = True
         self._next_due: float | None = None
+        self._due_unknown = False
         self._next_rescue = 0.0
         self._runners = 0
         self._runners_lock = threading.Lock()
@@ -220,6 +221,7 @@ class Worker:
             self._rescue_lost()
             self._claim()
             self._dispatch()
+            self._look_ahead()
             self._flush(force=not self._buffer and not self._running)
             if self.burst and self._idle():
                 return
@@ -291,15 +293,22 @@ class Worker:
                 if got >= room:
                     return  # full batch: there may be more
             self._may_have_work = False
-            self._next_due = self._earliest_due()
+            self._due_unknown = True  # looked up after dispatch: a round trip less before the job starts
         except StorageError as exc:
             log.error("Could not claim jobs: %s", exc)
             self._halt.wait(STORAGE_RETRY)
 
-    def _earliest_due(self) -> float | None:
-        dues = [self.app.backend.next_due(queue=name) for name in self.queues]
+    def _look_ahead(self) -> None:
+        """After a claim that emptied the queues: when does the next scheduled job come due?"""
+        if not self._due_unknown:
+            return
+        try:
+            dues = [self.app.backend.next_due(queue=name) for name in self.queues]
+        except StorageError as exc:
+            log.error("Could not look up the next due job: %s", exc)
+            return
         known = [due for due in dues if due is not None]
-        return min(known) if known else None
+        self._next_due, self._due_unknown = (min(known) if known else None), False
 
     def _dispatch(self) -> None:
         while self._buffer and len(self._running) < self.concurrency:

@@ -1,8 +1,9 @@
-"""Worker processes on one SQLite file: sharing work, dying, being stopped, waking up.
+"""Worker processes on one database: sharing work, dying, being stopped, waking up.
 
-Workers run in subprocesses (``python -m procs_app``: ``app.run_worker`` with its signal handlers, as
-``jobq worker`` runs it); the tasks of ``procs_app`` leave one line per event in a log file, which tells
-what ran where and how often.
+Every test runs twice: on a SQLite file (several processes on one file is a supported set-up) and on a
+PostgreSQL schema of its own (many workers against one server). Workers run in subprocesses
+(``python -m procs_app``: ``app.run_worker`` with its signal handlers, as ``jobq worker`` runs it); the
+tasks of ``procs_app`` leave one line per event in a log file, which tells what ran where and how often.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import pytest
 import jobq
 
 HERE = Path(__file__).resolve().parent
+
+# ``shared_url`` is a database several processes can open: a SQLite file or a fresh PostgreSQL schema.
+pytestmark = pytest.mark.parametrize("url", ["sqlite-file", "postgres"], indirect=True)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
@@ -97,13 +101,13 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def spawn(tmp_path: Path, file_url: str) -> Iterator[Callable[..., WorkerProcess]]:
+def spawn(tmp_path: Path, shared_url: str) -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker processes; whatever is left running at the end is killed (only those we started)."""
     started: list[WorkerProcess] = []
     log = tmp_path / "trace.log"
 
     def start(name: str, **options: object) -> WorkerProcess:
-        worker = WorkerProcess(tmp_path, file_url, log, name=name, **options)  # type: ignore[arg-type]
+        worker = WorkerProcess(tmp_path, shared_url, log, name=name, **options)  # type: ignore[arg-type]
         started.append(worker)
         return worker
 
@@ -124,9 +128,9 @@ def trace(tmp_path: Path) -> Callable[[], list[list[str]]]:
 
 
 @pytest.fixture
-def producer(file_url: str) -> Iterator[jobq.App]:
+def producer(shared_url: str) -> Iterator[jobq.App]:
     """The test's own app: it enqueues by task name and inspects; it registers no tasks."""
-    with jobq.App(file_url) as app:
+    with jobq.App(shared_url) as app:
         app.migrate()
         yield app
 

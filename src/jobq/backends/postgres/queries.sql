@@ -58,7 +58,8 @@ UPDATE jobs
             ORDER BY priority DESC, run_at
             LIMIT %(limit)s
               FOR UPDATE SKIP LOCKED))
-   AND status = 'queued'
+-- No outer status test: the inner SELECT holds the rows locked, and an outer one made the planner AND a
+-- bitmap of the whole jobs_due index into every claim (a scan of every queued row).
 RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
 
 -- name: ack
