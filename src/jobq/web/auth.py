@@ -1,9 +1,10 @@
 """Who may do what: bearer tokens compared in constant time, and a read-only token for safe methods.
 
 A request is identified by the first credential source that recognises it. The API reads the
-``Authorization: Bearer`` header. The dashboard will add a second source, a signed session cookie set by
-its sign-in form; cookie-borne credentials then need CSRF protection, which a header token does not (a
-browser never attaches it to a cross-site request by itself).
+``Authorization: Bearer`` header; the dashboard adds a signed session cookie set by its sign-in form
+(``jobq.web.sessions``). Cookie-borne credentials need CSRF protection, which a header token does not (a
+browser never attaches it to a cross-site request by itself): ``jobq.web.csrf`` gives it, reading which
+source identified the request from the scope.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ Access = Literal["read", "write"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACCESS_KEY = "jobq.access"
 """Where the middleware leaves the request's access in the ASGI scope."""
+SOURCE_KEY = "jobq.credential"
+"""Where the middleware leaves the name of the credential source that identified the request (or None)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,10 @@ class Identity:
 
 CredentialSource = Callable[[Scope], Identity | None]
 """Reads one kind of credential from a request; None when the request carries none of that kind."""
+
+Refusal = Callable[[Scope, int, str], ASGIApp | None]
+"""Answers a refused request in its client's terms — 401 with why (``unauthenticated`` or ``invalid``), 403 with
+a one-line detail — or None for the default problem document: the dashboard sends a browser to sign in."""
 
 
 class Tokens:
@@ -71,6 +78,12 @@ class Tokens:
             return "write"
         return "read" if read else None
 
+    def secret(self, purpose: str) -> bytes:
+        """A key derived from the tokens for ``purpose`` (signing sessions): the same in every process that
+        has the same tokens, and a different one as soon as a token changes. Empty without tokens."""
+        material = (self._write or b"") + (self._read or b"")
+        return hmac.new(material, purpose.encode(), hashlib.sha256).digest() if material else b""
+
 
 def _digest(token: str) -> bytes:
     # Comparing fixed-length digests hides the token's length too.
@@ -99,37 +112,49 @@ class AuthMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, tokens: Tokens, sources: Sequence[CredentialSource], public: Collection[str]
+        self,
+        app: ASGIApp,
+        *,
+        tokens: Tokens,
+        sources: Sequence[CredentialSource],
+        public: Collection[str],
+        refusal: Refusal | None = None,
     ) -> None:
         self.app = app
         self.tokens = tokens
         self.sources = tuple(sources)
         self.public = frozenset(public)
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        verdict = self._verdict(scope)
+        verdict, source = self._verdict(scope)
         if route_path(scope) not in self.public:
             if verdict == "unauthenticated" or verdict == "invalid":
-                await _unauthorized(verdict)(scope, receive, send)
+                await self._refuse(scope, 401, verdict, _unauthorized(verdict))(scope, receive, send)
                 return
             if scope["method"] not in SAFE_METHODS and verdict != "write":
                 detail = "this token may only read" if self.tokens.writable else "this server is read-only"
-                await problem_response(403, detail)(scope, receive, send)
+                await self._refuse(scope, 403, detail, problem_response(403, detail))(scope, receive, send)
                 return
         scope[ACCESS_KEY] = verdict if verdict == "read" or verdict == "write" else None
+        scope[SOURCE_KEY] = source
         await self.app(scope, receive, send)
 
-    def _verdict(self, scope: Scope) -> Access | Literal["unauthenticated", "invalid"]:
+    def _refuse(self, scope: Scope, status: int, detail: str, default: ASGIApp) -> ASGIApp:
+        custom = self.refusal(scope, status, detail) if self.refusal is not None else None
+        return custom or default
+
+    def _verdict(self, scope: Scope) -> tuple[Access | Literal["unauthenticated", "invalid"], str | None]:
         if not self.tokens.required:
-            return "write"
+            return "write", None
         for source in self.sources:
             identity = source(scope)
             if identity is not None:
-                return identity.access or "invalid"
-        return "unauthenticated"
+                return identity.access or "invalid", identity.source
+        return "unauthenticated", None
 
 
 def _unauthorized(reason: str) -> ASGIApp:

@@ -14,12 +14,15 @@ from jobq import __version__
 from jobq.app import App
 from jobq.web import api, metrics
 from jobq.web.auth import AuthMiddleware, Tokens, bearer
+from jobq.web.csrf import CsrfMiddleware
+from jobq.web.dashboard import Dashboard, DashboardOptions
 from jobq.web.endpoints import Call, Endpoint, Reply, routes
 from jobq.web.limits import BodyLimitMiddleware, Limits, RateLimitMiddleware, TokenBuckets
 from jobq.web.openapi import document
 from jobq.web.problems import http_exception, server_error
 from jobq.web.redaction import Redactor
 from jobq.web.responses import ok
+from jobq.web.sessions import SessionMiddleware
 
 PUBLIC_PATHS = frozenset({"/health"})
 """Answered without a token, and not rate-limited (load balancers poll it)."""
@@ -32,13 +35,15 @@ def create_app(
     read_only_token: str | None = None,
     limits: Limits | None = None,
     redactor: Redactor | None = None,
+    dashboard: DashboardOptions | bool = True,
 ) -> ASGIApp:
-    """The HTTP API, ``/metrics`` and ``/health`` of ``app``, as an ASGI application.
+    """The HTTP API, ``/metrics``, ``/health`` and the dashboard (``/dashboard``) of ``app``, as an ASGI application.
 
     ``token`` may do everything and ``read_only_token`` only read (GET); requests send one as
     ``Authorization: Bearer <token>``. With neither, the server is open: only for an app mounted behind
     authentication of your own. ``limits`` bounds request rate and size, ``redactor`` hides PII in every
-    response. Mount it under a prefix in your own Starlette (or any ASGI) app::
+    response. ``dashboard`` turns the dashboard off (False) or configures it (``DashboardOptions``); browsers
+    sign in to it with either token. Mount it under a prefix in your own Starlette (or any ASGI) app::
 
         import os
         from starlette.applications import Starlette
@@ -55,21 +60,32 @@ def create_app(
     endpoints = [*api.endpoints(services), _metrics_endpoint(app)]
     endpoints.append(_openapi_endpoint(endpoints))
     tokens = Tokens(token, read_only_token)
+    board = None
+    if dashboard is not False:
+        options = dashboard if isinstance(dashboard, DashboardOptions) else None
+        board = Dashboard(app, tokens=tokens, limits=limits, options=options)
     return Starlette(
-        routes=[*routes(endpoints, services.redactor)],  # the dashboard's pages will join these
-        middleware=_middleware(tokens, limits),
+        routes=[*routes(endpoints, services.redactor), *(board.routes() if board else [])],
+        middleware=_middleware(tokens, limits, board),
         exception_handlers={HTTPException: http_exception, Exception: server_error},
     )
 
 
-def _middleware(tokens: Tokens, limits: Limits) -> list[Middleware]:
-    """Outermost first: shed floods before checking tokens, check tokens before reading bodies."""
+def _middleware(tokens: Tokens, limits: Limits, board: Dashboard | None) -> list[Middleware]:
+    """Outermost first: shed floods before checking credentials, check them before reading bodies; the
+    dashboard's sessions and CSRF checks last, on bounded bodies."""
     stack = []
     if limits.rate is not None:
         buckets = TokenBuckets(limits.rate, limits.burst)
         stack.append(Middleware(RateLimitMiddleware, buckets=buckets, exempt=PUBLIC_PATHS))
-    stack.append(Middleware(AuthMiddleware, tokens=tokens, sources=[bearer(tokens)], public=PUBLIC_PATHS))
+    sources = [bearer(tokens), *([board.sessions.source()] if board else [])]
+    public = PUBLIC_PATHS | (board.public_paths() if board else frozenset())
+    refusal = board.refusal if board else None
+    stack.append(Middleware(AuthMiddleware, tokens=tokens, sources=sources, public=public, refusal=refusal))
     stack.append(Middleware(BodyLimitMiddleware, limit=limits.max_body_bytes))
+    if board is not None:
+        stack.append(Middleware(SessionMiddleware, sessions=board.sessions, guarded=board.guards))
+        stack.append(Middleware(CsrfMiddleware, sessions=board.sessions, guarded=board.guards, refusal=refusal))
     return stack
 
 
