@@ -180,13 +180,15 @@ def shared(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     app.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running in this thread until it
+    # stops, and tests after this folder (hooks calling asyncio.run) must not find one.
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless; Playwright never downloads a browser of its own."""
     if not Path(CHROMIUM).exists():
