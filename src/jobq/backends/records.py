@@ -10,12 +10,15 @@ from jobq.backends.contract import DeadLetterFilter, JobFilter
 from jobq.clock import to_datetime
 from jobq.job import (
     AttemptError,
+    ClaimedJob,
     DeadLetter,
     DeadLetterId,
     ErrorClass,
+    ExpiredLease,
     Job,
     JobId,
     JobStatus,
+    Lease,
     OutboxEntry,
     Resolution,
 )
@@ -203,4 +206,33 @@ def outbox_entry_from_row(row: Row) -> OutboxEntry:
         created_at=row["created_at"],
         attempts=row["attempts"],
         delivered_to=tuple(_json(row["delivered_to"])),
+    )
+
+
+def claimed_job_from_row(row: Row) -> ClaimedJob:
+    """A claimed ``jobs`` row → ClaimedJob (payload as JSON text or decoded JSONB)."""
+    return ClaimedJob(
+        lease=Lease(JobId(row["id"]), row["token"]),
+        task=row["task"],
+        queue=row["queue"],
+        payload=_json(row["payload"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        tenant=row["tenant"],
+        key=row["key"],
+        created_at=row["created_at"],
+        run_at=row["run_at"],
+    )
+
+
+def expired_lease_from_row(row: Row) -> ExpiredLease:
+    """A running ``jobs`` row whose lease ran out → ExpiredLease."""
+    return ExpiredLease(
+        lease=Lease(JobId(row["id"]), row["token"]),
+        task=row["task"],
+        queue=row["queue"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        worker=row["worker"],
+        started_at=row["started_at"],
     )

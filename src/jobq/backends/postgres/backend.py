@@ -38,7 +38,13 @@ from jobq.backends.postgres.statements import (
     param,
     where_clause,
 )
-from jobq.backends.records import error_to_json, job_conditions, job_from_row
+from jobq.backends.records import (
+    claimed_job_from_row,
+    error_to_json,
+    expired_lease_from_row,
+    job_conditions,
+    job_from_row,
+)
 from jobq.clock import Clock
 from jobq.job import (
     ClaimedJob,
@@ -165,21 +171,7 @@ class PostgresBackend(DeadLetters):
         with self._db.connection() as conn:
             rows = dict_rows(conn, SQL["claim"], params)
         rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [
-            ClaimedJob(
-                lease=Lease(JobId(row["id"]), row["token"]),
-                task=row["task"],
-                queue=row["queue"],
-                payload=row["payload"],
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
-                tenant=row["tenant"],
-                key=row["key"],
-                created_at=row["created_at"],
-                run_at=row["run_at"],
-            )
-            for row in rows
-        ]
+        return [claimed_job_from_row(row) for row in rows]
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
@@ -259,18 +251,7 @@ class PostgresBackend(DeadLetters):
         """Running jobs whose lease ran out, by the database clock."""
         with self._db.connection() as conn:
             rows = dict_rows(conn, SQL["expired_leases"], {"now_in": from_now(now), "limit": limit})
-        return [
-            ExpiredLease(
-                lease=Lease(JobId(row["id"]), row["token"]),
-                task=row["task"],
-                queue=row["queue"],
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
-                worker=row["worker"],
-                started_at=row["started_at"],
-            )
-            for row in rows
-        ]
+        return [expired_lease_from_row(row) for row in rows]
 
     def next_due(self, *, queue: str) -> float | None:
         """The earliest ``run_at`` among the queue's queued jobs."""

@@ -16,9 +16,11 @@ from jobq.backends.contract import (
 )
 from jobq.backends.queries import load_queries
 from jobq.backends.records import (
+    claimed_job_from_row,
     dead_letter_conditions,
     dead_letter_from_row,
     error_to_json,
+    expired_lease_from_row,
     job_conditions,
     job_from_row,
     letter_row,
@@ -125,21 +127,7 @@ class SQLiteBackend:
         with self._db.write() as conn:
             rows = conn.execute(SQL["claim"], params).fetchall()
         rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [
-            ClaimedJob(
-                lease=Lease(JobId(row["id"]), row["token"]),
-                task=row["task"],
-                queue=row["queue"],
-                payload=json.loads(row["payload"]),
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
-                tenant=row["tenant"],
-                key=row["key"],
-                created_at=row["created_at"],
-                run_at=row["run_at"],
-            )
-            for row in rows
-        ]
+        return [claimed_job_from_row(row) for row in rows]
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply a batch of outcomes in one transaction, each fenced by its token, and add the tally."""
@@ -231,18 +219,7 @@ class SQLiteBackend:
         """Running jobs whose lease ran out."""
         with self._db.read() as conn:
             rows = conn.execute(SQL["expired_leases"], {"now": now, "limit": limit}).fetchall()
-        return [
-            ExpiredLease(
-                lease=Lease(JobId(row["id"]), row["token"]),
-                task=row["task"],
-                queue=row["queue"],
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
-                worker=row["worker"],
-                started_at=row["started_at"],
-            )
-            for row in rows
-        ]
+        return [expired_lease_from_row(row) for row in rows]
 
     def next_due(self, *, queue: str) -> float | None:
         """The earliest ``run_at`` among the queue's queued jobs."""
