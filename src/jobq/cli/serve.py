@@ -38,7 +38,7 @@ LOOPBACK_NAMES = ("localhost",)
 def serve(ctx: click.Context, host: str, port: int, token: str | None, read_only_token: str | None,
           rate_limit: float, rate_burst: int, max_body_size: int, redact_keys: tuple[str, ...],
           shown_fields: tuple[str, ...], forwarded_allow_ips: str | None) -> None:  # fmt: skip
-    """Serve the HTTP API, /metrics and /health (needs the web extra: pip install 'jobq[web]').
+    """Serve the HTTP API, the dashboard (/dashboard), /metrics and /health (needs: pip install 'jobq[web]').
 
     Every request but /health needs Authorization: Bearer TOKEN. Without a token, the server listens
     on loopback only, with a token generated for this run and printed once.
@@ -51,14 +51,21 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, read_only
     try:
         import uvicorn
 
+        import jobq.redact
         from jobq.web import Limits, Redactor, create_app
+        from jobq.web.dashboard import DashboardOptions
         from jobq.web.redaction import DEFAULT_KEYS
     except ImportError as exc:
         fail(f"jobq serve needs the web extra: pip install 'jobq[web]' ({exc.name} is missing)")
     app = (ctx.find_object(Context) or Context()).app()
     limits = Limits(rate=rate_limit or None, burst=rate_burst, max_body_bytes=max_body_size)
     redactor = Redactor((*DEFAULT_KEYS, *redact_keys), allow=shown_fields)
-    asgi = create_app(app, token=token or None, read_only_token=read_only_token, limits=limits, redactor=redactor)
+    # The same extra patterns and exemptions for the dashboard's pages as for the API's answers.
+    pages = jobq.redact.Redactor(keys=(*jobq.redact.DEFAULT_KEYS, *redact_keys), allow=shown_fields)
+    asgi = create_app(
+        app, token=token or None, read_only_token=read_only_token, limits=limits, redactor=redactor,
+        dashboard=DashboardOptions(redactor=pages),
+    )  # fmt: skip
     uvicorn.run(
         asgi, host=host, port=port, proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=forwarded_allow_ips, server_header=False, log_level="info",
