@@ -115,13 +115,22 @@ class Fleet:
             assert worker.alive(), f"worker {worker.pid} died at start:\n{worker.stderr_tail()}"
         self.workers += fresh
 
-    def kill_oldest_and_restart(self, scale: Scale) -> None:
-        """SIGKILL the longest-running worker (it surely holds jobs) and start another in its place."""
-        victim = self.workers.pop(0)
+    def kill_a_busy_worker_and_restart(self, scale: Scale, holding: set[int]) -> bool:
+        """SIGKILL the oldest worker that holds claimed jobs right now, and start another in its place.
+
+        A worker can be between batches with nothing claimed; killing it then would lose nothing, so the
+        victim is chosen among the pids the database shows holding running jobs (False: none did).
+        """
+        busy = [worker for worker in self.workers if worker.pid in holding]
+        if not busy:
+            return False
+        victim = busy[0]
+        self.workers.remove(victim)
         victim.proc.kill()
         assert victim.proc.wait(10) == -signal.SIGKILL
         self.killed.append(victim)
         self.start(scale)
+        return True
 
     def stop(self) -> None:
         """SIGTERM every live worker; each must exit cleanly."""
@@ -223,8 +232,9 @@ def drain_while_killing(producer: jobq.App, fleet: Fleet, scale: Scale) -> float
         ran = fleet.ended_so_far()
         in_window = scale.jobs // 10 <= ran <= scale.jobs * 9 // 10
         if in_window and len(fleet.killed) < scale.kills and time.monotonic() - last_kill >= scale.kill_every:
-            fleet.kill_oldest_and_restart(scale)
-            last_kill = time.monotonic()
+            holding = {pid_of(job.worker) for job in producer.list_jobs(status="running", limit=1000)}
+            if fleet.kill_a_busy_worker_and_restart(scale, holding):
+                last_kill = time.monotonic()
         time.sleep(0.05)
     return time.monotonic() - started
 
