@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from jobq.backends.contract import DeadLetterFilter, JobFilter
+from jobq.backends.contract import DeadLetterFilter, DeadLetterSummary, JobFilter
 from jobq.clock import to_datetime
+from jobq.errors import AlreadyReplayed, JobqError, NotFound
 from jobq.job import (
     AttemptError,
     ClaimedJob,
@@ -235,4 +236,26 @@ def expired_lease_from_row(row: Row) -> ExpiredLease:
         max_attempts=row["max_attempts"],
         worker=row["worker"],
         started_at=row["started_at"],
+    )
+
+
+def summary_from_row(row: Row, by_class: dict[str, int], by_resolution: dict[str, int]) -> DeadLetterSummary:
+    """The ``dead_letter_summary`` row and the two breakdowns → DeadLetterSummary."""
+    return DeadLetterSummary(
+        total=row["total"],
+        permanent=row["permanent"],
+        recent=row["recent"],
+        avg_attempts=float(row["avg_attempts"] or 0.0),
+        in_recovery=row["in_recovery"],
+        by_class=by_class,
+        by_resolution=by_resolution,
+    )
+
+
+def replay_refused(dead_letter_id: str, row: Row | None) -> JobqError:
+    """Why a replay made no job: the letter is missing, or it was replayed already (and force was not given)."""
+    if row is None:
+        return NotFound(f"no dead letter {dead_letter_id}")
+    return AlreadyReplayed(
+        f"dead letter {dead_letter_id} was already replayed as {row['replayed_as']}; use force to replay again"
     )

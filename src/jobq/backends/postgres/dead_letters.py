@@ -20,9 +20,15 @@ from jobq.backends.postgres.statements import (
     param,
     where_clause,
 )
-from jobq.backends.records import dead_letter_conditions, dead_letter_from_row, letter_row, outbox_entry_from_row
+from jobq.backends.records import (
+    dead_letter_conditions,
+    dead_letter_from_row,
+    letter_row,
+    outbox_entry_from_row,
+    replay_refused,
+    summary_from_row,
+)
 from jobq.clock import to_datetime
-from jobq.errors import AlreadyReplayed, NotFound
 from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob, OutboxEntry
 from jobq.tally import COUNTER
 
@@ -158,11 +164,7 @@ class DeadLetters:
                 add_to_tally(conn, {("replayed", job.queue, COUNTER): 1.0})
                 return job.id
             row = dict_row_or_none(conn, SQL["get_dead_letter"], {"id": dead_letter_id})
-        if row is None:
-            raise NotFound(f"no dead letter {dead_letter_id}")
-        raise AlreadyReplayed(
-            f"dead letter {dead_letter_id} was already replayed as {row['replayed_as']}; use force to replay again"
-        )
+        raise replay_refused(dead_letter_id, row)
 
     def resolve(self, dead_letter_id: str, resolution: str, *, note: str | None) -> bool:
         """Abandon (or otherwise close) an open letter."""
@@ -224,12 +226,4 @@ class DeadLetters:
             by_class = {r["value"]: r["n"] for r in dict_rows(conn, SQL["dead_letters_by_class"])}
             by_resolution = {r["value"]: r["n"] for r in dict_rows(conn, SQL["dead_letters_by_resolution"])}
         assert row is not None
-        return DeadLetterSummary(
-            total=row["total"],
-            permanent=row["permanent"],
-            recent=row["recent"],
-            avg_attempts=float(row["avg_attempts"] or 0.0),
-            in_recovery=row["in_recovery"],
-            by_class=by_class,
-            by_resolution=by_resolution,
-        )
+        return summary_from_row(row, by_class, by_resolution)

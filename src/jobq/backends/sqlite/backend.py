@@ -25,10 +25,12 @@ from jobq.backends.records import (
     job_from_row,
     letter_row,
     outbox_entry_from_row,
+    replay_refused,
+    summary_from_row,
 )
 from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.clock import to_datetime
-from jobq.errors import AlreadyReplayed, JobqError, NotFound
+from jobq.errors import JobqError
 from jobq.job import (
     ClaimedJob,
     DeadLetter,
@@ -359,11 +361,7 @@ class SQLiteBackend:
                 conn.execute(SQL["add_to_tally"], ("replayed", job.queue, COUNTER, 1.0))
                 return job.id
             row = conn.execute(SQL["get_dead_letter"], (dead_letter_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no dead letter {dead_letter_id}")
-        raise AlreadyReplayed(
-            f"dead letter {dead_letter_id} was already replayed as {row['replayed_as']}; use force to replay again"
-        )
+        raise replay_refused(dead_letter_id, row)
 
     def resolve(self, dead_letter_id: str, resolution: str, *, note: str | None) -> bool:
         """Abandon (or otherwise close) an open letter."""
@@ -419,15 +417,7 @@ class SQLiteBackend:
             row = conn.execute(SQL["dead_letter_summary"], {"since": since}).fetchone()
             by_class = dict(conn.execute(SQL["dead_letters_by_class"]).fetchall())
             by_resolution = dict(conn.execute(SQL["dead_letters_by_resolution"]).fetchall())
-        return DeadLetterSummary(
-            total=row["total"],
-            permanent=row["permanent"],
-            recent=row["recent"],
-            avg_attempts=float(row["avg_attempts"] or 0.0),
-            in_recovery=row["in_recovery"],
-            by_class=by_class,
-            by_resolution=by_resolution,
-        )
+        return summary_from_row(row, by_class, by_resolution)
 
 
 def _job_values(job: NewJob) -> tuple[Any, ...]:
