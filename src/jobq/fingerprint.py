@@ -79,7 +79,9 @@ _NORMALIZERS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"\[(?:{_IPV6})\](?::\d+)?|(?<![\w:.])(?:{_IPV6})(?![\w:])", "<ip>"),
         (r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])", "<ip>"),
         (r"\+\d[\d ().-]{5,}\d", "<n>"),
-        (rf"\b0[xX]{_HEX}+\b|\b(?={_HEX}*[a-fA-F])(?={_HEX}*\d){_HEX}{{8,}}\b", "<hex>"),
+        # A hex id shares the number placeholder: a random one is sometimes all digits, and the same
+        # failure must not split into two groups on that chance.
+        (rf"\b0[xX]{_HEX}+\b|\b(?={_HEX}*[a-fA-F])(?={_HEX}*\d){_HEX}{{8,}}\b", "<n>"),
         (r"(?<!\w)'[^'\n]*'(?!\w)|\"[^\"\n]*\"", "<str>"),
         (r"\d+(?:\.\d+)?", "<n>"),
         (r"\s+", " "),
