@@ -18,6 +18,7 @@ from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
 from jobq.recovery import RecoveryPolicy
+from jobq.redact import Redactor
 from jobq.retry import Backoff, as_backoff
 from jobq.stats import Alert, Thresholds, crossed, new_fingerprint_alert, queue_stats
 from jobq.tally import Metrics, read_back
@@ -52,6 +53,8 @@ class App:
         policy: Policy | Mapping[str, Any] | None = None,
         recovery: RecoveryPolicy | None = None,
         hooks: Hooks | None = None,
+        redactor: Redactor | None = None,
+        redact_at_rest: bool = False,
         clock: Clock = system_clock,
     ) -> None:
         if lease <= 0:
@@ -61,6 +64,10 @@ class App:
         self.clock = clock
         self.recovery = recovery or RecoveryPolicy()
         self.hooks = hooks
+        self.redactor = redactor if redactor is not None else Redactor()
+        """What CLI output and exports pass through (hooks have their own, ``Hooks(redactor=...)``)."""
+        self.redact_at_rest = redact_at_rest
+        """Redact error messages and tracebacks with ``redactor`` before they are stored."""
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}

@@ -28,6 +28,7 @@ from jobq.job import (
     new_id,
 )
 from jobq.payload import build as build_payload
+from jobq.redact import Redactor
 from jobq.serialize import dead_letter_from_dict, dead_letter_to_dict
 from jobq.stats import DAY, dead_letter_stats
 
@@ -206,8 +207,19 @@ class DeadLetterQueue:
             filters["until"] = older_than
         return self._app.backend.purge_dead(self._filter(**filters))
 
-    def export(self, fp: IO[str], *, format: Literal["jsonl", "csv"] = "jsonl", **filters: Any) -> int:
-        """Write matching dead letters (with payload and history in JSON Lines) to ``fp``; returns how many."""
+    def export(
+        self,
+        fp: IO[str],
+        *,
+        format: Literal["jsonl", "csv"] = "jsonl",
+        redactor: Redactor | None = None,
+        **filters: Any,
+    ) -> int:
+        """Write matching dead letters (with payload and history in JSON Lines) to ``fp``; returns how many.
+
+        ``redactor`` (e.g. ``app.redactor``) hides PII on the way out; without it the export is faithful,
+        so that ``import_`` restores exactly what was exported.
+        """
         if format not in ("jsonl", "csv"):
             raise ValueError(f"format must be jsonl or csv, not {format!r}")
         where = self._filter(**filters)
@@ -219,7 +231,7 @@ class DeadLetterQueue:
         while True:
             letters = self._app.backend.list_dead(where, limit=BULK_PAGE, cursor=cursor, with_payload=True)
             for letter in letters:
-                row = dead_letter_to_dict(letter)
+                row = dead_letter_to_dict(redactor.dead_letter(letter) if redactor else letter)
                 if writer is not None:
                     writer.writerow(row)
                 else:

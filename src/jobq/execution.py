@@ -14,6 +14,7 @@ from jobq.clock import to_datetime
 from jobq.fingerprint import describe, failing_frame, fingerprint
 from jobq.hooks.events import kinds_for_class
 from jobq.job import AttemptError, ClaimedJob, DeadLettered, DeadLetterId, RetryLater, new_id
+from jobq.redact import Redactor
 from jobq.retry import DEFAULT_BACKOFF
 from jobq.task import TaskOptions
 
@@ -52,6 +53,7 @@ def failure_outcome(
     expired_at: float | None = None,
     recovery: tuple[float, ...] = (),
     with_hooks: bool = False,
+    redactor: Redactor | None = None,
 ) -> RetryLater | DeadLettered:
     """What happens to a job whose attempt raised ``exc`` (``options`` is None for an unknown task)."""
     job = attempt.job

@@ -432,6 +432,7 @@ class Worker:
         return failure_outcome(
             attempt, error, options=options, classifier=self.app.classifier, now=now, expired_at=expired_at,
             recovery=self._recovery, with_hooks=self._hooks is not None,
+            redactor=self.app.redactor if self.app.redact_at_rest else None,
         )  # fmt: skip
 
     # -- recording ---------------------------------------------------------------------------------

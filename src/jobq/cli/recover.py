@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
@@ -155,7 +155,9 @@ class Session:
             return
         path = Path(answer)
         file_format: Literal["jsonl", "csv"] = "csv" if path.suffix.lower() == ".csv" else "jsonl"
-        filters = {"open": {"resolution": "open"}, "recovery": {"resolution": "pending_recovery"}, "all": {}}[which]
+        filters: dict[str, Any] = {
+            "open": {"resolution": "open"}, "recovery": {"resolution": "pending_recovery"}, "all": {}
+        }[which]  # fmt: skip
         count = export_to(path, lambda fp: self.app.dlq.export(fp, format=file_format, **filters))
         click.echo(f"Exported {plural(count, 'dead letter')} to {path}.")
 
