@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from jobq.classify import Classifier, Decision, http_status
 from jobq.clock import to_datetime
-from jobq.fingerprint import describe, failing_frame, fingerprint
+from jobq.fingerprint import MESSAGE_LIMIT, bounded, describe, failing_frame, fingerprint
 from jobq.hooks.events import kinds_for_class
 from jobq.job import AttemptError, ClaimedJob, DeadLettered, DeadLetterId, RetryLater, new_id
 from jobq.redact import Redactor
@@ -22,6 +22,8 @@ log = logging.getLogger("jobq.worker")
 
 DEFAULT_MAX_ATTEMPTS = 3
 """For a job enqueued by name whose task this worker does not know either."""
+TRACEBACK_LIMIT = 8192
+"""The most of a traceback kept per attempt (SPEC 2: bounded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +57,21 @@ def failure_outcome(
     with_hooks: bool = False,
     redactor: Redactor | None = None,
 ) -> RetryLater | DeadLettered:
-    """What happens to a job whose attempt raised ``exc`` (``options`` is None for an unknown task)."""
+    """What happens to a job whose attempt raised ``exc`` (``options`` is None for an unknown task).
+
+    With a ``redactor``, the error message and traceback are redacted before they are stored.
+    """
     job = attempt.job
-    error_type, message, traceback = describe(exc)
+    error_type, message, traceback = describe(exc, limit=TRACEBACK_LIMIT)
+    # Redacted before it is stored, where PII leaks most; the fingerprint below still hashes the raw message
+    # (it reveals nothing, and a failure must stay in its group whether or not redaction is on).
+    stored_message, stored_traceback = _redacted(redactor, message, traceback) if redactor else (message, traceback)
     error = AttemptError(
         attempt=job.attempts,
         at=to_datetime(now),
         error_type=error_type,
-        message=message,
-        traceback=traceback,
+        message=stored_message,
+        traceback=stored_traceback,
         worker=attempt.worker,
         duration=max(0.0, now - attempt.started),
     )
@@ -84,6 +92,12 @@ def failure_outcome(
         recovery=recovery,
         hooks=kinds_for_class(decision.error_class) if with_hooks else (),
     )
+
+
+def _redacted(redactor: Redactor, message: str, traceback: str) -> tuple[str, str]:
+    """Message and traceback redacted, and bounded again: a marker can be longer than what it hides."""
+    message, traceback = redactor.texts([message, traceback])
+    return bounded(message, MESSAGE_LIMIT), bounded(traceback, TRACEBACK_LIMIT)
 
 
 def _fingerprint(exc: BaseException, error_type: str, message: str) -> str:

@@ -26,7 +26,7 @@ def _marker(cut: int) -> str:
     return f"\n… [{cut} characters cut] …\n"
 
 
-def _bounded(text: str, limit: int) -> str:
+def bounded(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, keeping its head and its tail around a marker."""
     if len(text) <= limit:
         return text
@@ -43,16 +43,16 @@ def _bounded(text: str, limit: int) -> str:
 def error_message(exc: BaseException) -> str:
     try:
         # str.__str__ turns a str subclass (whose methods could misbehave too) into a plain str.
-        return _bounded(str.__str__(str(exc)), MESSAGE_LIMIT)
+        return bounded(str.__str__(str(exc)), MESSAGE_LIMIT)
     except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
         return f"<unprintable {type(exc).__name__}>"
 
 
 def _traceback(exc: BaseException, error_type: str, message: str, limit: int) -> str:
     try:
-        return _bounded("".join(traceback.format_exception(exc)), limit)
+        return bounded("".join(traceback.format_exception(exc)), limit)
     except Exception:  # noqa: BLE001 - e.g. a chain too deep to walk: keep what is known rather than nothing
-        return _bounded(f"{error_type}: {message}\n(traceback could not be formatted)\n", limit)
+        return bounded(f"{error_type}: {message}\n(traceback could not be formatted)\n", limit)
 
 
 def describe(exc: BaseException, *, limit: int = 8192) -> tuple[str, str, str]:

@@ -20,9 +20,10 @@ JOB_KEYS = {
 
 def test_stats_json_has_the_spec_shape_and_counts(shop: Shop) -> None:
     stats = shop.json("stats")
-    assert set(stats) == {"dlq", "queues", "by_class"}
+    assert set(stats) == {"dlq", "queues", "by_class", "hooks"}
+    assert stats["hooks"] == {"pending": 0, "delivered": 0, "failed": 0}
     assert stats["dlq"] == {
-        "total_failed": 9, "permanent_failures": 7, "last_24h": 7, "avg_retries": 2.11,
+        "total_failed": 9, "permanent_failures": 7, "last_24h": 7, "avg_retries": 2.11, "pruned": 0,
         "recovery": {"total_in_recovery": 2, "pending_recovery": 2, "recovered": 0, "abandoned": 0},
     }  # fmt: skip
     assert stats["by_class"] == {"recoverable": 2, "user_error": 2, "system_error": 2, "unknown": 3}
@@ -141,12 +142,12 @@ def test_dlq_inspect_shows_everything_needed_to_understand_the_failure(shop: Sho
     result = shop.jobq("dlq", "inspect", letter["id"])
     assert result.returncode == 0, result.stderr
     for words in (letter["id"], letter["job_id"], "recoverable", letter["fingerprint"], "2 of 2",
-                  '"to": "+15559990001"', "Error history (2 attempts failed)", "TimeoutError: provider timed out",
+                  '"to": "[redacted phone]"', "Error history (2 attempts failed)", "TimeoutError: provider timed out",
                   'raise TimeoutError("provider timed out")'):  # fmt: skip
         assert words in result.stdout, words
     data = shop.json("dlq", "inspect", letter["id"])
     assert set(data) == DEAD_LETTER_KEYS | {"payload", "errors", "error_traceback"}
-    assert data["payload"] == {"args": [], "kwargs": {"to": "+15559990001", "body": "hi"}}
+    assert data["payload"] == {"args": [], "kwargs": {"to": "[redacted phone]", "body": "hi"}}
     assert [error["attempt"] for error in data["errors"]] == [1, 2]
     assert set(data["errors"][0]) == ERROR_KEYS and "Traceback" in data["errors"][0]["traceback"]
 

@@ -40,7 +40,7 @@ def test_a_whole_session_lists_shows_replays_abandons_and_exports(shop: Shop) ->
     assert (shop.letter(third).resolution, shop.letter(third).note) == ("abandoned", "no longer needed")
     assert re.search(r"^2\s+00OLD0+2\s", out, re.MULTILINE)  # the recovery queue lists both pending ones
     assert "Dead-letter queue" in out and "Queues" in out
-    assert "Exported 9 dead letters to out.csv." in out
+    assert "Exported 9 dead letters to out.csv (PII redacted; `jobq recover --no-redact` exports as stored)." in out
     assert len(list(csv.DictReader((shop.folder / "out.csv").read_text().splitlines()))) == 9
     assert out.rstrip().endswith("Bye.")
 

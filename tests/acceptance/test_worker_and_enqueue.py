@@ -43,7 +43,7 @@ def test_enqueue_prints_the_id_and_stores_every_option(empty_shop: Shop) -> None
     assert result.returncode == 0, result.stderr
     job_id = result.stdout.strip()
     assert len(job_id) == 26
-    job = empty_shop.json("jobs", "inspect", job_id)
+    job = empty_shop.json("jobs", "inspect", job_id, "--no-redact")
     assert job["payload"] == {"args": [], "kwargs": {"to": "+15551230001", "body": "hi"}}
     assert (job["queue"], job["tenant"], job["key"], job["priority"], job["max_attempts"]) == (
         "sms", "acme", "msg-42", 5, 4,

@@ -76,6 +76,10 @@ def test_walkthrough_send_watch_the_dlq_triage_fix_replay_and_see_the_outcome(
     letters = operator.json("dlq", "list")["dead_letters"]
     assert Counter(letter["error_class"] for letter in letters) == {"user_error": 2, "system_error": 1}
     assert {letter["error_message"] for letter in letters if letter["error_class"] == "user_error"} == {
+        "HTTP 400 invalid_number: [redacted phone] is not a valid mobile number"
+    }, "the operator's screen shows no phone number by default"
+    raw = operator.json("dlq", "list", "--no-redact")["dead_letters"]
+    assert {letter["error_message"] for letter in raw if letter["error_class"] == "user_error"} == {
         "HTTP 400 invalid_number: +15550001111 is not a valid mobile number",
         "HTTP 400 invalid_number: +15550002222 is not a valid mobile number",
     }

@@ -39,7 +39,8 @@ AT = datetime(2026, 1, 1, tzinfo=UTC)
         "phone", "phone_number", "phoneNumber", "mobile", "msisdn", "email", "e-mail", "eMail", "user_email",
         "password", "passwd", "passphrase", "secret", "client_secret", "api_key", "apiKey", "apikey", "X-Api-Key",
         "private_key", "token", "access_token", "accessToken", "refresh-token", "authorization", "Authorization",
-        "credentials", "cookie", "session_id", "card", "card_number", "cardNumber", "cvv", "cvc", "iban", "ssn",
+        "credentials", "cookie", "session_id", "session", "sessionToken",
+        "card", "card_number", "cardNumber", "cvv", "cvc", "iban", "ssn",
         "user_ssn", "userSSN", "otp",
     ],
 )  # fmt: skip
@@ -50,7 +51,8 @@ def test_every_default_key_pattern_hides_the_value_whole(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     ["to", "body", "id", "tenant", "attempt", "discard", "discarded", "cardinality", "wildcard", "classname",
-     "businessName", "max_tokens", "tokens_used", "token_count", "token_type", "lesson", "rank"],
+     "businessName", "max_tokens", "tokens_used", "token_count", "token_type", "lesson", "rank", "sessions",
+     "session_count", "session_timeout"],
 )  # fmt: skip
 def test_ordinary_keys_are_not_hidden(key: str) -> None:
     assert Redactor().payload({key: "value"}) == {key: "value"}

@@ -29,7 +29,7 @@ def test_enqueue_stores_the_job_and_answers_where_it_is(client: httpx.Client, li
     assert job is not None and job.status == "queued" and job.payload["kwargs"]["to"] == PHONE
     assert (job.tenant, job.key, job.priority, job.max_attempts) == ("acme", "msg-7", 5, 4)
     shown = client.get(response.headers["location"]).json()
-    assert shown["id"] == job_id and shown["payload"]["kwargs"]["to"] == "[redacted]"
+    assert shown["id"] == job_id and shown["payload"]["kwargs"]["to"] == "[redacted phone]"
 
 
 def test_enqueue_with_a_pending_unique_key_returns_the_pending_job(client: httpx.Client) -> None:

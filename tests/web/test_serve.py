@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,10 +16,11 @@ import pytest
 
 from jobq.cli.serve import is_loopback
 
-from .conftest import READ_ONLY_AUTH, READ_ONLY_TOKEN, TOKEN, copy_of, problem
+from .conftest import API_TOKEN, AUTH, PHONE, READ_ONLY_AUTH, READ_ONLY_TOKEN, TOKEN, copy_of, problem
 
 # `serve` is a click command of its own until the `jobq` group registers it; run it directly.
 SERVE = [sys.executable, "-c", "from jobq.cli.serve import serve; serve(prog_name='jobq serve')"]
+JOBQ_SERVE = [str(Path(sys.executable).with_name("jobq")), "serve"]
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -35,11 +36,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    *args: str, env: dict[str, str], serve: Sequence[str] = SERVE, cwd: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``jobq serve`` on a free loopback port until the block ends; yields its URL and process."""
     port = free_port()
-    command = [*SERVE, "--port", str(port), *args]
-    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True) as process:
+    command = [*serve, "--port", str(port), *args]
+    with subprocess.Popen(
+        command, env=env, cwd=cwd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    ) as process:
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 20
@@ -99,3 +104,17 @@ def test_a_missing_database_is_one_line(tmp_path: Path) -> None:
     env = environment(JOBQ_URL=f"sqlite:///{tmp_path / 'nope.db'}", JOBQ_TOKEN=TOKEN)
     result = subprocess.run(SERVE, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "no database at" in result.stderr
+
+
+def test_one_redactor_from_the_configuration_file_and_the_flags_for_api_and_dashboard(
+    template: Path, tmp_path: Path
+) -> None:
+    url = copy_of(template, tmp_path)
+    (tmp_path / "jobq.toml").write_text('[redact]\nkeys = ["^body$"]\n')
+    env = environment(JOBQ_URL=url, JOBQ_TOKEN=TOKEN, JOBQ_NO_REDACT="1")  # --no-redact is for the terminal only
+    with serving("--show-field", "api_token", env=env, serve=JOBQ_SERVE, cwd=tmp_path) as (base, _):
+        letters = httpx.get(f"{base}/api/dead-letters?tenant=acme&with_payload=true", headers=AUTH).json()
+        letter = next(x for x in letters["dead_letters"] if "api_token" in x["payload"]["kwargs"])
+        assert letter["payload"]["kwargs"] == {"to": "[redacted phone]", "body": "[redacted]", "api_token": API_TOKEN}
+        page = httpx.get(f"{base}/dashboard/dead-letters/{letter['id']}", headers=AUTH).text
+    assert PHONE not in page and API_TOKEN in page and "[redacted]" in page

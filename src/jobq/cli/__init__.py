@@ -10,13 +10,14 @@ import click
 
 from jobq.cli.check import check
 from jobq.cli.clear import clear
-from jobq.cli.config import default_map, load_settings
+from jobq.cli.config import REDACT_TABLE, default_map, load_settings
 from jobq.cli.context import Context, fail
 from jobq.cli.demo import demo
 from jobq.cli.dlq import dlq
 from jobq.cli.enqueue import enqueue
 from jobq.cli.jobs import jobs
 from jobq.cli.migrate import migrate
+from jobq.cli.options import NO_REDACT_HELP
 from jobq.cli.recover import recover
 from jobq.cli.serve import serve
 from jobq.cli.stats import stats
@@ -27,7 +28,9 @@ EPILOG = """\b
 Every option also reads the environment variable shown beside it, then
 ./jobq.toml or [tool.jobq] in ./pyproject.toml (keys are option names, one
 table per command, e.g. [tool.jobq.check]). Precedence: flag, environment,
-file, default.
+file, default. Payloads, error messages and tracebacks are shown with PII
+redacted: [tool.jobq.redact] (keys, values, allow, enabled) configures it,
+--no-redact shows them as stored.
 \b
 Shell completion (bash; likewise zsh_source, fish_source):
   eval "$(_JOBQ_COMPLETE=bash_source jobq)"
@@ -53,11 +56,17 @@ Shell completion (bash; likewise zsh_source, fish_source):
     metavar="SECONDS",
     help="How long to wait for a locked SQLite database (an --app keeps its own setting).",
 )
+@click.option("--no-redact", "no_redact", is_flag=True, envvar="JOBQ_NO_REDACT", show_envvar=True,
+              help=NO_REDACT_HELP)  # fmt: skip
 @click.version_option(package_name="jobq", prog_name="jobq")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, app_path: str | None, as_json: bool, busy_timeout: float) -> None:
+def cli(
+    ctx: click.Context, url: str | None, app_path: str | None, as_json: bool, busy_timeout: float, no_redact: bool
+) -> None:
     """jobq: a persistent job queue that never loses a failed job."""
-    ctx.obj = Context(url=url, app_path=app_path, as_json=as_json, busy_timeout=busy_timeout)
+    redact_config = (ctx.default_map or {}).get(REDACT_TABLE, {})
+    ctx.obj = Context(url=url, app_path=app_path, as_json=as_json, busy_timeout=busy_timeout, redact=not no_redact,
+                      redact_config=redact_config)  # fmt: skip
 
 
 for command in (worker, enqueue, stats, jobs, dlq, clear, recover, check, serve, migrate, demo):

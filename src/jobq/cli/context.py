@@ -5,14 +5,16 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from jobq.app import App
 from jobq.errors import JobqError
+from jobq.redact import Redactor
 
 
 @dataclass
@@ -23,6 +25,9 @@ class Context:
     app_path: str | None = None
     as_json: bool = False
     busy_timeout: float = 5.0
+    redact: bool = True
+    redact_config: Mapping[str, Any] = field(default_factory=dict)
+    """The ``[tool.jobq.redact]`` table."""
     _app: App | None = None
 
     def app(self, *, create: bool = False) -> App:
@@ -38,6 +43,14 @@ class Context:
             self._app = app
             click.get_current_context().call_on_close(app.close)
         return self._app
+
+    def redactor(self, app: App | None = None) -> Redactor:
+        """What output shows payloads and errors through: ``configured_redactor``, or nothing with --no-redact."""
+        return self.configured_redactor(app or self.app()) if self.redact else Redactor.none()
+
+    def configured_redactor(self, app: App, *, keys: Iterable[str] = (), allow: Iterable[str] = ()) -> Redactor:
+        """The app's redactor with ``[tool.jobq.redact]`` added, and extra key patterns and allowed fields."""
+        return app.redactor.extended(self.redact_config).extended({"keys": list(keys), "allow": list(allow)})
 
 
 def load_app(path: str, url: str | None) -> App:

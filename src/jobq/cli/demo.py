@@ -18,12 +18,14 @@ from pathlib import Path
 import click
 
 from jobq.app import App
+from jobq.cli.context import Context
 from jobq.cli.demo_provider import DemoProvider
 from jobq.cli.listings import dead_letters_table, groups_table
-from jobq.cli.output import plural, show
+from jobq.cli.output import plural, redacted_groups, show
 from jobq.errors import AlreadyReplayed
 from jobq.job import DeadLetter, Job, JobId
 from jobq.recovery import RecoveryPolicy
+from jobq.redact import Redactor
 from jobq.retry import Fixed
 
 TASK = "messaging.send"
@@ -53,7 +55,8 @@ def build_app(url: str, provider: DemoProvider) -> App:
 
 
 @click.command()
-def demo() -> None:
+@click.pass_obj
+def demo(ctx: Context) -> None:
     """Watch a message-sending service fail in every way, and recover (temporary database, ~3 s)."""
     # On stdout, so that jobq's own log lines (one per dead-lettered job) fall in place in the story.
     logging.basicConfig(level=logging.WARNING, format="   log: %(message)s", stream=sys.stdout)
@@ -64,7 +67,7 @@ def demo() -> None:
             say(f"jobq demo: a message-sending service meets a flaky SMS provider.\nJobs live in {path}.\n")
             _send_batch(app)
             _outage(app, provider)
-            _triage(app)
+            _triage(app, ctx.redactor(app))
             _fix_and_replay(app, provider)
             _stats(app)
 
@@ -126,11 +129,11 @@ def _outage(app: App, provider: DemoProvider) -> None:
     say(f"   every attempt times out; after 3 attempts, {len(dead)} join the dead-letter queue.\n")
 
 
-def _triage(app: App) -> None:
-    say("4. The dead-letter queue keeps every failed job, classified (this is `jobq dlq list`):\n")
-    show(dead_letters_table(app.dlq.list()))
+def _triage(app: App, redactor: Redactor) -> None:
+    say("4. The dead-letter queue keeps every failed job, classified (this is `jobq dlq list`, PII redacted):\n")
+    show(dead_letters_table([redactor.dead_letter(letter) for letter in app.dlq.list()]))
     say("\n   Grouped by class (`jobq dlq groups --by class`):\n")
-    show(groups_table(app.dlq.groups(by="class"), "class"))
+    show(groups_table(redacted_groups(redactor, app.dlq.groups(by="class")), "class"))
     say("\n   user_error: bad input, never retried; tell the sender.  system_error: something is broken;")
     say("   tell the operators.  recoverable: a passing failure; it heals once the cause is gone.\n")
 

@@ -37,6 +37,20 @@ def json_option(fn: F) -> F:
                   help="Print JSON (SPEC key names) instead of tables.")(fn)  # fmt: skip
 
 
+NO_REDACT_HELP = "Show payloads, error messages and tracebacks as stored, PII included (jobq serve ignores it)."
+
+
+def _set_no_redact(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Context).redact = False
+
+
+def no_redact_option(help: str = NO_REDACT_HELP) -> Callable[[F], F]:
+    """``--no-redact`` after the command, as well as before it (the same ``JOBQ_NO_REDACT``)."""
+    return option("--no-redact", is_flag=True, expose_value=False, callback=_set_no_redact, envvar="JOBQ_NO_REDACT",
+                  help=help)  # fmt: skip
+
+
 def limit_option(fn: F) -> F:
     """``--limit N`` (default 50) and ``--cursor ID`` for one page of a listing."""
     fn = option("--cursor", metavar="ID", help="Start after this id (printed under the previous page).")(fn)

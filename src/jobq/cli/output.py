@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jobq.job import DeadLetter, DeadLetterGroup, Job
+from jobq.redact import Redactor
 from jobq.serialize import dead_letter_to_dict, job_to_dict
 
 if TYPE_CHECKING:
@@ -156,3 +157,9 @@ def group_json(group: DeadLetterGroup) -> dict[str, Any]:
     """A group of dead letters: value, count, first/last seen and a sample."""
     return {key: value.isoformat() if isinstance(value, datetime) else value
             for key, value in dataclasses.asdict(group).items()}  # fmt: skip
+
+
+def redacted_groups(redactor: Redactor, groups: list[DeadLetterGroup]) -> list[DeadLetterGroup]:
+    """Groups with their sample messages redacted (their values, a tenant or a task, are shown as they are)."""
+    messages = redactor.texts([group.sample_message for group in groups])
+    return [dataclasses.replace(g, sample_message=m) for g, m in zip(groups, messages, strict=True)]

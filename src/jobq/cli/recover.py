@@ -20,8 +20,10 @@ from jobq.cli.context import Context
 from jobq.cli.details import show_dead_letter, show_stats
 from jobq.cli.dlq.transfer import export_to
 from jobq.cli.listings import dead_letters_table
+from jobq.cli.options import no_redact_option
 from jobq.cli.output import plural, show
 from jobq.job import Resolution
+from jobq.redact import Redactor
 
 SHOWN = 20
 MENU = """\
@@ -36,20 +38,25 @@ MENU = """\
 
 
 @click.command()
+@no_redact_option()
 @click.pass_obj
 def recover(ctx: Context) -> None:
     """Interactive recovery tool: a menu over plain stdin/stdout.
 
-    List failures, stats, the recovery queue, one failure in full, replay, abandon, export.
+    List failures, stats, the recovery queue, one failure in full, replay, abandon, export (PII redacted
+    in what it shows and exports, unless --no-redact).
     """
-    Session(ctx.app()).run()
+    app = ctx.app()
+    Session(app, ctx.redactor(app)).run()
 
 
 class Session:
-    """One recovery session: the app, and the ids of the last list shown (so ``3`` can mean its third row)."""
+    """One recovery session: the app, what it shows through, and the ids of the last list shown (so ``3`` can
+    mean its third row)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, redactor: Redactor) -> None:
         self.app = app
+        self.redactor = redactor
         self.listed: list[str] = []
 
     def run(self) -> None:
@@ -103,7 +110,7 @@ class Session:
         if not letters:
             click.echo(empty)
             return
-        show(dead_letters_table(letters, numbered=True))
+        show(dead_letters_table([self.redactor.dead_letter(letter) for letter in letters], numbered=True))
         total = self.app.dlq.count(resolution=resolution)
         click.echo(f"{len(letters)} of {plural(total, noun)} shown; pick them by # or id.")
 
@@ -119,7 +126,7 @@ class Session:
             if letter is None:
                 click.echo(f"No dead letter {dead_letter_id}.")
             else:
-                show_dead_letter(letter)
+                show_dead_letter(self.redactor.dead_letter(letter))
 
     def replay(self) -> None:
         """Replay the picked failures, after a yes."""
@@ -158,8 +165,11 @@ class Session:
         filters: dict[str, Any] = {
             "open": {"resolution": "open"}, "recovery": {"resolution": "pending_recovery"}, "all": {}
         }[which]  # fmt: skip
-        count = export_to(path, lambda fp: self.app.dlq.export(fp, format=file_format, **filters))
-        click.echo(f"Exported {plural(count, 'dead letter')} to {path}.")
+        count = export_to(
+            path, lambda fp: self.app.dlq.export(fp, format=file_format, redactor=self.redactor, **filters)
+        )
+        how = "PII redacted; `jobq recover --no-redact` exports as stored" if self.redactor.enabled else "as stored"
+        click.echo(f"Exported {plural(count, 'dead letter')} to {path} ({how}).")
 
     def menu(self) -> None:
         """The menu again."""

@@ -28,7 +28,8 @@ LOOPBACK_NAMES = ("localhost",)
 @option("--max-body-size", type=click.IntRange(1), default=1024 * 1024, show_default=True, metavar="BYTES",
         help="Largest request body accepted (413 beyond).")  # fmt: skip
 @option("--redact", "redact_keys", multiple=True, metavar="PATTERN",
-        help="Also hide payload fields whose name matches this regular expression (repeatable).")  # fmt: skip
+        help="Also hide payload fields whose name matches this regular expression (repeatable; adds to "
+             "[tool.jobq.redact] keys).")  # fmt: skip
 @option("--show-field", "shown_fields", multiple=True, metavar="NAME",
         help="Never hide this payload field, though its name matches a pattern (repeatable).")  # fmt: skip
 @option("--forwarded-allow-ips", metavar="IPS",
@@ -41,7 +42,8 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, read_only
     """Serve the HTTP API, the dashboard (/dashboard), /metrics and /health (needs: pip install 'jobq[web]').
 
     Every request but /health needs Authorization: Bearer TOKEN. Without a token, the server listens
-    on loopback only, with a token generated for this run and printed once.
+    on loopback only, with a token generated for this run and printed once. The API and the dashboard
+    redact PII with the app's redactor and [tool.jobq.redact], whatever --no-redact says.
     """
     if not token and not read_only_token:
         if not is_loopback(host):
@@ -51,20 +53,17 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None, read_only
     try:
         import uvicorn
 
-        import jobq.redact
-        from jobq.web import Limits, Redactor, create_app
-        from jobq.web.dashboard import DashboardOptions
-        from jobq.web.redaction import DEFAULT_KEYS
+        from jobq.web import Limits, create_app
     except ImportError as exc:
         fail(f"jobq serve needs the web extra: pip install 'jobq[web]' ({exc.name} is missing)")
-    app = (ctx.find_object(Context) or Context()).app()
+    context = ctx.find_object(Context) or Context()
+    app = context.app()
     limits = Limits(rate=rate_limit or None, burst=rate_burst, max_body_bytes=max_body_size)
-    redactor = Redactor((*DEFAULT_KEYS, *redact_keys), allow=shown_fields)
-    # The same extra patterns and exemptions for the dashboard's pages as for the API's answers.
-    pages = jobq.redact.Redactor(keys=(*jobq.redact.DEFAULT_KEYS, *redact_keys), allow=shown_fields)
+    # One redactor for the API's answers and the dashboard's pages. --no-redact is not asked: it is for a
+    # terminal of one's own, not for everyone who holds a token.
+    redactor = context.configured_redactor(app, keys=redact_keys, allow=shown_fields)
     asgi = create_app(
         app, token=token or None, read_only_token=read_only_token, limits=limits, redactor=redactor,
-        dashboard=DashboardOptions(redactor=pages),
     )  # fmt: skip
     uvicorn.run(
         asgi, host=host, port=port, proxy_headers=bool(forwarded_allow_ips),

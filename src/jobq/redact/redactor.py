@@ -10,14 +10,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from jobq.errors import JobqError
-from jobq.job import AttemptError, DeadLetter
+from jobq.job import AttemptError, DeadLetter, Job
 from jobq.redact.detectors import BUILTIN_VALUES, Detector, Span, apply_spans, builtin_detectors
 
 REDACTED: Final = "[redacted]"
 
 DEFAULT_KEYS: tuple[str, ...] = (
     "phone", "mobile", "msisdn", "e_?mail", "passw(?:or)?d", "pass_?phrase", "secret", "api_?key", "private_?key",
-    "token(?!s|_?(?:count|type|usage|limit))", "authori[sz]ation", "credential", "cookie", "session_?id",
+    "token(?!s|_?(?:count|type|usage|limit))", "authori[sz]ation", "credential", "cookie",
+    "session(?!s|_?(?:count|length|timeout|type|limit))",
     "(?<!dis)(?<!wild)card(?!inal)", "cvv", "cvc", "iban", "(?<![a-z])ssn(?![a-z])", "(?<![a-z])otp(?![a-z])",
 )  # fmt: skip
 """Payload key patterns: regular expressions searched, ignoring case, in the key and in its ``normal_key`` form."""
@@ -113,22 +114,28 @@ class Redactor:
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any]) -> Redactor:
-        """A redactor from a ``[tool.jobq.redact]`` table; what it lists is added to the defaults.
+        """A redactor from a ``[tool.jobq.redact]`` table: the defaults ``extended`` with it."""
+        return cls().extended(config)
+
+    def extended(self, config: Mapping[str, Any]) -> Redactor:
+        """A copy with a ``[tool.jobq.redact]`` table's patterns and exemptions added to this one's.
 
         ``keys``: more key patterns; ``values``: more text patterns (regular expressions, or ``{name, pattern}``
         tables for a ``[redacted <name>]`` marker); ``allow``: field names never redacted; ``enabled``: false to
-        turn redaction off. A default key is dropped by allowing its field names, never by omission, so that
-        adding one pattern cannot silently stop hiding phone numbers.
+        turn redaction off (true to turn it on). A key pattern is dropped by allowing its field names, never by
+        omission, so that adding one pattern cannot silently stop hiding phone numbers.
         """
         unknown = sorted(set(config) - {"keys", "values", "allow", "enabled"})
         if unknown:
             raise JobqError(f"redact: unknown setting {unknown[0]!r} (expected keys, values, allow, enabled)")
-        enabled = config.get("enabled", True)
+        enabled = config.get("enabled", self.enabled)
         if not isinstance(enabled, bool):
             raise JobqError(f"redact.enabled must be true or false, not {enabled!r}")
         keys, allow = _config_strings(config, "keys"), _config_strings(config, "allow")
         values = [_value_pattern(item) for item in _config_list(config, "values")]
-        return cls(keys=(*DEFAULT_KEYS, *keys), values=(*BUILTIN_VALUES, *values), allow=allow, enabled=enabled)
+        return replace(
+            self, keys=(*self.keys, *keys), values=(*self.values, *values), allow=(*self.allow, *allow), enabled=enabled
+        )
 
     def sensitive(self, key: str) -> bool:
         """Whether a field's value is hidden whole (its normal form matches a key pattern and is not allowed)."""
@@ -184,6 +191,15 @@ class Redactor:
             note=note if letter.note is not None else None,
         )
 
+    def job(self, job: Job) -> Job:
+        """A copy of a job with its payload and error history redacted."""
+        if not self.enabled:
+            return job
+        texts = [text for error in job.errors for text in (error.message, error.traceback)]
+        done = iter(self.texts(texts + self._strings(job.payload, [])))  # one scan for all; payload() then hits
+        errors = tuple(self._attempt(error, next(done), next(done)) for error in job.errors)
+        return replace(job, payload=self.payload(job.payload), errors=errors)
+
     def record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """A record as JSON values (``jobq.serialize`` keys: a job, dead letter, group or hook data), redacted."""
         redacted = dict(record)
@@ -195,8 +211,9 @@ class Redactor:
         for name in TEXT_FIELDS:
             if isinstance(redacted.get(name), str):
                 redacted[name] = self.text(redacted[name])
-        if isinstance(redacted.get("errors"), list | tuple):
-            redacted["errors"] = [self.record(e) if isinstance(e, Mapping) else e for e in redacted["errors"]]
+        for name in ("errors", "fingerprints"):  # a letter's history; the failures a new-fingerprint alert names
+            if isinstance(redacted.get(name), list | tuple):
+                redacted[name] = [self.record(e) if isinstance(e, Mapping) else e for e in redacted[name]]
         if isinstance(redacted.get("dead_letter"), Mapping):
             redacted["dead_letter"] = self.record(redacted["dead_letter"])
         return redacted

@@ -4,8 +4,8 @@ Needs the ``web`` extra (``pip install 'jobq[web]'``). ``create_app`` builds the
 it in your own app to serve it under a prefix such as ``/jobq``.
 """
 
+from jobq.redact import Redactor  # what create_app(redactor=...) takes
 from jobq.web.factory import create_app
 from jobq.web.limits import Limits
-from jobq.web.redaction import Redactor
 
 __all__ = ["Limits", "Redactor", "create_app"]

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jobq.redact import Redactor
 from jobq.web.auth import ACCESS_KEY, Access
 from jobq.web.problems import Problem, problem_response, status_of
-from jobq.web.redaction import Redactor
 from jobq.web.values import Fields, Invalid, Kind, Schema
 
 

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 
 from jobq import __version__
 from jobq.app import App
+from jobq.redact import Redactor
 from jobq.web import api, metrics
 from jobq.web.auth import AuthMiddleware, Tokens, bearer
 from jobq.web.csrf import CsrfMiddleware
@@ -20,7 +21,6 @@ from jobq.web.endpoints import Call, Endpoint, Reply, routes
 from jobq.web.limits import BodyLimitMiddleware, Limits, RateLimitMiddleware, TokenBuckets
 from jobq.web.openapi import document
 from jobq.web.problems import http_exception, server_error
-from jobq.web.redaction import Redactor
 from jobq.web.responses import ok
 from jobq.web.sessions import SessionMiddleware
 
@@ -42,8 +42,9 @@ def create_app(
     ``token`` may do everything and ``read_only_token`` only read (GET); requests send one as
     ``Authorization: Bearer <token>``. With neither, the server is open: only for an app mounted behind
     authentication of your own. ``limits`` bounds request rate and size, ``redactor`` hides PII in every
-    response. ``dashboard`` turns the dashboard off (False) or configures it (``DashboardOptions``); browsers
-    sign in to it with either token. Mount it under a prefix in your own Starlette (or any ASGI) app::
+    response and page (default: ``app.redactor``). ``dashboard`` turns the dashboard off (False) or configures
+    it (``DashboardOptions``); browsers sign in to it with either token. Mount it under a prefix in your own
+    Starlette (or any ASGI) app::
 
         import os
         from starlette.applications import Starlette
@@ -56,14 +57,14 @@ def create_app(
     The caller owns ``app``: close it when the server stops.
     """
     limits = limits or Limits()
-    services = api.Services(app=app, redactor=redactor or Redactor(), limits=limits)
+    services = api.Services(app=app, redactor=redactor or app.redactor, limits=limits)
     endpoints = [*api.endpoints(services), _metrics_endpoint(app)]
     endpoints.append(_openapi_endpoint(endpoints))
     tokens = Tokens(token, read_only_token)
     board = None
     if dashboard is not False:
         options = dashboard if isinstance(dashboard, DashboardOptions) else None
-        board = Dashboard(app, tokens=tokens, limits=limits, options=options)
+        board = Dashboard(app, tokens=tokens, limits=limits, redactor=services.redactor, options=options)
     return Starlette(
         routes=[*routes(endpoints, services.redactor), *(board.routes() if board else [])],
         middleware=_middleware(tokens, limits, board),

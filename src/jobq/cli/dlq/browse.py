@@ -9,8 +9,8 @@ import click
 from jobq.cli.context import Context
 from jobq.cli.details import show_dead_letter
 from jobq.cli.listings import dead_letters_table, groups_table
-from jobq.cli.options import dead_letter_filters, json_option, limit_option, option
-from jobq.cli.output import dead_letter_json, echo_json, group_json, plural, show
+from jobq.cli.options import dead_letter_filters, json_option, limit_option, no_redact_option, option
+from jobq.cli.output import dead_letter_json, echo_json, group_json, plural, redacted_groups, show
 from jobq.errors import NotFound
 
 GroupBy = Literal["fingerprint", "task", "class", "tenant", "queue"]
@@ -22,19 +22,22 @@ GROUP_BY: tuple[GroupBy, ...] = ("fingerprint", "task", "class", "tenant", "queu
 @limit_option
 @option("--with-payload", is_flag=True, help="Include payloads, error histories and tracebacks (JSON).")
 @json_option
+@no_redact_option()
 @click.pass_obj
 def list_dead(ctx: Context, filters: dict[str, Any], limit: int, cursor: str | None, with_payload: bool) -> None:
-    """Dead letters, newest first."""
+    """Dead letters, newest first (PII redacted unless --no-redact)."""
     app = ctx.app()
     page = app.dlq.list(limit=limit, cursor=cursor, with_payload=with_payload, **filters)
+    redactor = ctx.redactor(app)
+    letters = [redactor.dead_letter(letter) for letter in page]
     if ctx.as_json:
-        letters = [dead_letter_json(letter, full=with_payload) for letter in page]
-        echo_json({"dead_letters": letters, "next_cursor": page.next_cursor})
+        rows = [dead_letter_json(letter, full=with_payload) for letter in letters]
+        echo_json({"dead_letters": rows, "next_cursor": page.next_cursor})
         return
-    if not page:
+    if not letters:
         click.echo("No dead letters match.")
         return
-    show(dead_letters_table(page))
+    show(dead_letters_table(letters))
     total = app.dlq.count(**filters) if page.next_cursor or cursor else len(page)
     more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
     click.echo(f"{len(page):,} of {plural(total, 'dead letter')}{more}")
@@ -43,12 +46,14 @@ def list_dead(ctx: Context, filters: dict[str, Any], limit: int, cursor: str | N
 @click.command()
 @click.argument("dead_letter_id", metavar="ID")
 @json_option
+@no_redact_option()
 @click.pass_obj
 def inspect(ctx: Context, dead_letter_id: str) -> None:
-    """One dead letter in full: payload, history, tracebacks."""
-    letter = ctx.app().dlq.get(dead_letter_id)
-    if letter is None:
+    """One dead letter in full: payload, history, tracebacks (PII redacted unless --no-redact)."""
+    found = ctx.app().dlq.get(dead_letter_id)
+    if found is None:
         raise NotFound(f"no dead letter {dead_letter_id}")
+    letter = ctx.redactor().dead_letter(found)
     if ctx.as_json:
         echo_json(dead_letter_json(letter))
     else:
@@ -60,13 +65,14 @@ def inspect(ctx: Context, dead_letter_id: str) -> None:
 @dead_letter_filters
 @option("--limit", "-n", type=click.IntRange(1, 10_000), default=50, show_default=True, help="How many groups.")
 @json_option
+@no_redact_option()
 @click.pass_obj
 def groups(ctx: Context, by: str, filters: dict[str, Any], limit: int) -> None:
     """Count dead letters per fingerprint, task, class, tenant or queue.
 
     A fingerprint is one failure across jobs (same error, normalised message, failing function).
     """
-    found = ctx.app().dlq.groups(cast(GroupBy, by), limit=limit, **filters)
+    found = redacted_groups(ctx.redactor(), ctx.app().dlq.groups(cast(GroupBy, by), limit=limit, **filters))
     if ctx.as_json:
         echo_json({"by": by, "groups": [group_json(group) for group in found]})
     elif not found:

@@ -12,27 +12,34 @@ from typing import IO, Any, Literal
 import click
 
 from jobq.cli.context import Context
-from jobq.cli.options import dead_letter_filters, json_option, option
+from jobq.cli.options import dead_letter_filters, json_option, no_redact_option, option
 from jobq.cli.output import echo_json, plural
+
+EXPORT_NO_REDACT_HELP = "Export as stored, PII included: the faithful copy, for backups and `jobq dlq import`."
 
 
 @click.command()
 @dead_letter_filters
 @option("--format", "format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-        help="JSON Lines (everything, re-importable) or CSV (one line per dead letter, no payload).")  # fmt: skip
+        help="JSON Lines (everything; re-import a --no-redact export) or CSV (one line per dead letter, "
+             "no payload).")  # fmt: skip
 @option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
 @json_option
+@no_redact_option(EXPORT_NO_REDACT_HELP)
 @click.pass_obj
 def export(ctx: Context, filters: dict[str, Any], format: Literal["jsonl", "csv"], output: Path | None) -> None:
-    """Write dead letters to JSON Lines or CSV.
+    """Write dead letters to JSON Lines or CSV, PII redacted.
 
-    JSON Lines carries everything (payloads, error histories) and can be imported again.
+    JSON Lines carries everything (payloads, error histories). For a backup, or to move dead letters to
+    another database with `jobq dlq import`, export with --no-redact: a redacted copy would replay with
+    "[redacted]" in place of phone numbers.
     """
     app = ctx.app()
+    redactor = ctx.redactor(app)
     if output is None:
-        app.dlq.export(sys.stdout, format=format, **filters)
+        app.dlq.export(sys.stdout, format=format, redactor=redactor, **filters)
         return
-    count = export_to(output, lambda fp: app.dlq.export(fp, format=format, **filters))
+    count = export_to(output, lambda fp: app.dlq.export(fp, format=format, redactor=redactor, **filters))
     if ctx.as_json:
         echo_json({"exported": count, "path": str(output), "format": format})
     else:

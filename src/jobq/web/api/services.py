@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobq.app import App
+from jobq.redact import Redactor
 from jobq.web.limits import Limits
-from jobq.web.redaction import Redactor
 
 
 @dataclass(frozen=True, slots=True)

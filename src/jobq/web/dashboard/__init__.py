@@ -47,13 +47,13 @@ __all__ = ["Dashboard", "DashboardOptions"]
 class DashboardOptions:
     """How the dashboard behaves.
 
-    ``redactor`` hides PII on every page (default: the built-in patterns); ``secret`` signs session cookies
+    ``redactor`` hides PII on every page (default: the server's, the API's); ``secret`` signs session cookies
     (default: derived from the server's tokens, so that every process with the same tokens accepts the same
     sessions; random per process for a server without tokens); a session lasts ``session_max_age`` seconds;
     ``thresholds`` are the alerts the overview shows.
     """
 
-    redactor: Redactor = field(default_factory=Redactor)
+    redactor: Redactor | None = None
     secret: bytes | None = None
     session_max_age: float = DEFAULT_MAX_AGE
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -62,13 +62,15 @@ class DashboardOptions:
 class Dashboard:
     """The dashboard of one ``App``: its routes, and what the security middleware needs to know of it."""
 
-    def __init__(self, app: App, *, tokens: Tokens, limits: Limits, options: DashboardOptions | None = None) -> None:
+    def __init__(
+        self, app: App, *, tokens: Tokens, limits: Limits, redactor: Redactor, options: DashboardOptions | None = None
+    ) -> None:
         options = options or DashboardOptions()
         key = options.secret or tokens.secret(SESSION_PURPOSE) or secrets.token_bytes(32)
         self.tokens = tokens
         self.sessions = Sessions(key, max_age=options.session_max_age)
         pages = Pages(self.sessions, clock=app.clock, sign_in_needed=tokens.required)
-        self.board = Board(app, options.redactor, pages, limits, options.thresholds, Suggestions(app))
+        self.board = Board(app, options.redactor or redactor, pages, limits, options.thresholds, Suggestions(app))
 
     def routes(self) -> list[BaseRoute]:
         """Everything under ``/dashboard`` — one mounted sub-application, no API operation — and ``/``."""

@@ -54,7 +54,6 @@ def job_page(board: Board, request: Request, form: Form | None) -> Response:
 
 
 def redacted(board: Board, job: Job) -> Job:
-    """A copy of ``job`` with its payload and error texts redacted."""
-    texts = iter(board.redactor.texts([text for error in job.errors for text in (error.message, error.traceback)]))
-    errors = tuple(replace(error, message=next(texts), traceback=next(texts)) for error in job.errors)
-    return replace(job, payload=board.redactor.payload(job.payload), errors=tuple(reversed(errors)))
+    """A copy of ``job`` with its payload and error texts redacted, its newest error first."""
+    shown = board.redactor.job(job)
+    return replace(shown, errors=tuple(reversed(shown.errors)))
