@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import random
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench_tasks import NOOP, make_app
 from harness import BenchError, Sizes, median_ms, queue_counts
 from places import Place
 
 import jobq
+from jobq.alerting import raise_alerts
 from jobq.job import DeadLetterId, JobId, new_id
+from jobq.quota import enforce_quota
 
 TENANTS = [f"tenant-{n}" for n in range(50)]
 TASKS = [f"bench.task{n}" for n in range(10)]
@@ -97,6 +101,22 @@ def bench_dlq_lookups(place: Place, sizes: Sizes) -> dict[str, float]:
         "dlq_list_search": median_ms(lambda: dlq.list(limit=50, search="Too Many"), sizes.calls),
         "dlq_groups": median_ms(lambda: dlq.groups(), sizes.calls),
         "dlq_count": median_ms(lambda: dlq.count(error_class="unknown"), sizes.calls),
+        # What every worker with hooks does once a minute (quiet=0: each call does the whole evaluation).
+        "dlq_alerts": median_ms(lambda: raise_alerts(app, jobq.Alerting(quiet=0)), sizes.calls),
     }
+    figures["dlq_prune"] = _prune_half(app, sizes.big_dlq)
     app.close()
     return figures
+
+
+def _prune_half(app: jobq.App, stored: int) -> float:
+    """The quota at half the DLQ: letters archived (fsynced JSON Lines) and deleted per second."""
+    keep = stored // 2
+    with tempfile.TemporaryDirectory(prefix="jobq-bench-archive-") as directory:
+        started = time.perf_counter()
+        pruned = enforce_quota(app, jobq.Quota(directory, max_letters=keep))
+        seconds = time.perf_counter() - started
+        archived = sum(1 for path in Path(directory).glob("*.jsonl") for _ in path.open(encoding="utf-8"))
+    if pruned != stored - keep or archived != pruned or app.dlq.count() != keep:
+        raise BenchError(f"the quota pruned {pruned} and archived {archived} of {stored - keep}")
+    return pruned / seconds

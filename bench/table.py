@@ -68,6 +68,8 @@ ROWS = [
     Row("dlq_list_search", "big DLQ: list(limit=50, search=text)", "ms/call"),
     Row("dlq_groups", "big DLQ: groups() by fingerprint", "ms/call"),
     Row("dlq_count", "big DLQ: count(error_class=)", "ms/call"),
+    Row("dlq_alerts", "big DLQ: one alert evaluation (every worker, each minute)", "ms/call"),
+    Row("dlq_prune", "big DLQ: quota prune to half (archive + delete)", "letters/s"),
 ]
 # fmt: on
 

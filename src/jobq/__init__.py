@@ -1,6 +1,8 @@
 """jobq: a persistent background job queue for Python that never loses a failed job."""
 
+from jobq.alerting import Alerting
 from jobq.app import App
+from jobq.audit import AuditEntry
 from jobq.classify import Classifier, Decision, Policy
 from jobq.dlq import DeadLetterQueue, Page, ReplayReport, ReplayResult
 from jobq.errors import (
@@ -10,12 +12,16 @@ from jobq.errors import (
     NotFound,
     PayloadError,
     Permanent,
+    RedriveStopped,
     Retry,
     StorageError,
     UnknownTask,
     WorkerLost,
 )
 from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, ErrorClass, Job, JobId, JobStatus, Resolution
+from jobq.quota import Quota
+from jobq.recovery import RecoveryPolicy
+from jobq.redrive import Redrive, RedriveOutcome
 from jobq.retry import Backoff, Exponential, Fixed
 from jobq.stats import Alert, Thresholds
 from jobq.task import Task
@@ -25,9 +31,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Alert",
+    "Alerting",
     "AlreadyReplayed",
     "App",
     "AttemptError",
+    "AuditEntry",
     "Backoff",
     "Classifier",
     "DeadLetter",
@@ -47,6 +55,11 @@ __all__ = [
     "PayloadError",
     "Permanent",
     "Policy",
+    "Quota",
+    "RecoveryPolicy",
+    "Redrive",
+    "RedriveOutcome",
+    "RedriveStopped",
     "ReplayReport",
     "ReplayResult",
     "Resolution",

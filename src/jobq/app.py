@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
+from jobq.alerting import Alerting
 from jobq.backends import DEFAULT_URL, open_backend
 from jobq.backends.contract import Backend, JobFilter
 from jobq.classify import Classifier, Policy
@@ -17,10 +18,11 @@ from jobq.errors import JobqError
 from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
 from jobq.payload import build as build_payload
+from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
 from jobq.redact import Redactor
 from jobq.retry import Backoff, as_backoff
-from jobq.stats import Alert, Thresholds, crossed, new_fingerprint_alert, queue_stats
+from jobq.stats import Alert, Thresholds, crossed, hook_stats, new_fingerprint_alert, queue_stats
 from jobq.tally import Metrics, read_back
 from jobq.task import ExceptionTypes, Task, TaskOptions
 
@@ -55,6 +57,8 @@ class App:
         hooks: Hooks | None = None,
         redactor: Redactor | None = None,
         redact_at_rest: bool = False,
+        alerting: Alerting | None = None,
+        quota: Quota | None = None,
         clock: Clock = system_clock,
     ) -> None:
         if lease <= 0:
@@ -68,6 +72,10 @@ class App:
         """What CLI output and exports pass through (hooks have their own, ``Hooks(redactor=...)``)."""
         self.redact_at_rest = redact_at_rest
         """Redact error messages and tracebacks with ``redactor`` before they are stored."""
+        self.alerting = alerting or Alerting()
+        """Thresholds for ``alerts()``, and how workers with hooks raise alerts by themselves."""
+        self.quota = quota
+        """The DLQ's bound, kept by the workers (None: the DLQ is never pruned implicitly)."""
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}
@@ -275,8 +283,9 @@ class App:
         return self.backend.list_jobs(where, limit=limit, cursor=cursor)
 
     def stats(self) -> dict[str, Any]:
-        """Counts of the queue and the DLQ, in the shape of SPEC section 3."""
-        return {**self.dlq.stats(), "queues": queue_stats(self.backend, now=self.clock())}
+        """Counts of the queue and the DLQ, in the shape of SPEC section 3, and hook deliveries by state."""
+        return {**self.dlq.stats(), "queues": queue_stats(self.backend, now=self.clock()),
+                "hooks": hook_stats(self.backend.outbox_counts())}  # fmt: skip
 
     def metrics(self) -> Metrics:
         """Every worker's counters (processed, succeeded, failed, dead_lettered, replayed) and histograms
@@ -284,9 +293,9 @@ class App:
         return read_back(self.backend.read_tally())
 
     def alerts(self, thresholds: Thresholds | None = None) -> list[Alert]:
-        """The alert thresholds crossed now (defaults: last_24h > 10, avg_retries > 2.5, pending_recovery > 5),
-        and failures first seen within the last hour (``new_fingerprint``)."""
-        thresholds = thresholds or Thresholds()
+        """The alert thresholds crossed now (by default ``alerting.thresholds``: last_24h > 10, avg_retries > 2.5,
+        pending_recovery > 5), and failures first seen within the last hour (``new_fingerprint``)."""
+        thresholds = thresholds or self.alerting.thresholds
         alerts = crossed(self.dlq.stats(), thresholds)
         if thresholds.new_fingerprint_window > 0:
             since = self.clock() - thresholds.new_fingerprint_window

@@ -5,15 +5,19 @@ from __future__ import annotations
 import builtins
 import csv
 import json
-import time
+import os
+import secrets
+import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timedelta
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from jobq.audit import AuditAction, AuditEntry
 from jobq.backends.contract import GROUP_BY, DeadLetterFilter, GroupBy
-from jobq.clock import to_seconds
-from jobq.errors import AlreadyReplayed, JobqError, NotFound
+from jobq.clock import to_datetime, to_seconds
+from jobq.errors import JobqError, NotFound
 from jobq.job import (
     ERROR_CLASSES,
     RESOLUTIONS,
@@ -29,6 +33,10 @@ from jobq.job import (
 )
 from jobq.payload import build as build_payload
 from jobq.redact import Redactor
+from jobq.redrive import Redrive, RedriveId, RedriveOutcome
+from jobq.redrive_run import Progress, run_redrive
+from jobq.redrive_run import ReplayReport as ReplayReport  # re-exported: ``jobq.dlq`` defined them first
+from jobq.redrive_run import ReplayResult as ReplayResult
 from jobq.serialize import dead_letter_from_dict, dead_letter_to_dict
 from jobq.stats import DAY, dead_letter_stats
 
@@ -51,34 +59,13 @@ class Page(list[DeadLetter]):
     next_cursor: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
-    """What happened to one dead letter in a bulk replay."""
-
-    dead_letter_id: DeadLetterId
-    outcome: Literal["replayed", "already_replayed", "not_found"]
-    job_id: JobId | None = None
-
-
-@dataclass(slots=True)
-class ReplayReport:
-    """The outcome of ``replay_many``: how many matched and what happened to each."""
-
-    matched: int
-    dry_run: bool = False
-    results: list[ReplayResult] = field(default_factory=list)
-
-    @property
-    def replayed(self) -> int:
-        """How many became new jobs."""
-        return sum(result.outcome == "replayed" for result in self.results)
-
-
 class DeadLetterQueue:
     """Dead letters: list, inspect, group, replay, abandon, purge, export and import them."""
 
     def __init__(self, app: App) -> None:
         self._app = app
+        self.page_size = BULK_PAGE
+        """How many ids a bulk operation reads at a time."""
 
     def _filter(
         self,
@@ -135,77 +122,166 @@ class DeadLetterQueue:
             raise ValueError(f"by must be one of {', '.join(GROUP_BY)}, not {by!r}")
         return self._app.backend.group_dead(self._filter(**filters), by=by, limit=limit)
 
-    def replay(self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None) -> JobId:
+    def replay(
+        self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None, by: str | None = None
+    ) -> JobId:
         """Queue the dead job again as a new job; refused (AlreadyReplayed) a second time unless ``force``.
 
-        ``payload`` replaces the arguments (edit then replay); the dead letter keeps the original.
+        ``payload`` replaces the arguments (edit then replay); the dead letter keeps the original, and the audit
+        trail (``audit_trail``) both, with ``by``: who replayed it.
         """
+        return self._replay(dead_letter_id, force=force, payload=payload, by=by)
+
+    def _replay(
+        self,
+        dead_letter_id: str,
+        *,
+        force: bool,
+        payload: Payload | None = None,
+        by: str | None = None,
+        redrive_id: RedriveId | None = None,
+        redrive_owner: str | None = None,
+    ) -> JobId:
         letter = self.get(dead_letter_id)
         if letter is None:
             raise NotFound(f"no dead letter {dead_letter_id}")
+        detail: dict[str, Any] = {"force": force, "redrive_id": redrive_id}
         if payload is not None:
             payload = build_payload(payload.get("args", []), payload.get("kwargs", {}))
+            detail |= {"original_payload": letter.payload, "payload": payload}
         now = self._app.clock()
         job = NewJob(
             id=JobId(new_id()), task=letter.task, queue=letter.queue, payload=payload or letter.payload,
             max_attempts=letter.max_attempts, run_at=now, created_at=now, priority=letter.priority,
             tenant=letter.tenant, key=letter.key, replay_of=letter.id,
         )  # fmt: skip
-        job_id = self._app.backend.replay(letter.id, job, force=force)
+        audit = _audit_entry(letter.id, "replayed", now=now, by=by, detail={"job_id": job.id, **detail})
+        job_id = self._app.backend.replay(
+            letter.id, job, force=force, audit=audit, redrive_id=redrive_id, redrive_owner=redrive_owner
+        )
         self._app._wake_workers()
         return job_id
 
     def replay_many(
-        self, *, rate: float | None = None, dry_run: bool = False, force: bool = False, **filters: Any
+        self,
+        *,
+        rate: float | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        by: str | None = None,
+        progress: Progress | None = None,
+        **filters: Any,
     ) -> ReplayReport:
-        """Replay every match (unresolved ones unless ``resolution`` says otherwise), at most ``rate`` a second."""
+        """Replay every match (unresolved ones unless ``resolution`` says otherwise), at most ``rate`` a second.
+
+        Recorded as a redrive (``report.redrive_id``): ``get_redrive`` shows its progress, ``redrive_outcome``
+        what became of its jobs; ``cancel_redrive`` stops it from anywhere and ``resume_redrive`` continues it.
+        ``progress`` is called after each letter. ``dry_run`` only counts the matches and records nothing.
+        """
         if "resolution" not in filters and not force:
             filters.setdefault("unresolved", True)
         where = self._filter(**filters)
-        report = ReplayReport(matched=self._app.backend.count_dead(where), dry_run=dry_run)
+        matched = self._app.backend.count_dead(where)
         if dry_run:
-            return report
-        pause = 1.0 / rate if rate else 0.0
-        for dead_letter_id in self._ids(where):
-            started = time.monotonic()
-            report.results.append(self._replay_one(dead_letter_id, force))
-            if pause:
-                time.sleep(max(0.0, pause - (time.monotonic() - started)))
-        return report
+            return ReplayReport(matched=matched, dry_run=True)
+        now = to_datetime(self._app.clock())
+        redrive = Redrive(
+            id=RedriveId(new_id()), state="running", filters=_stored_filter(where), matched=matched, created_at=now,
+            updated_at=now, force=force, rate=rate or None, owner=_run_token(), started_by=by,
+        )  # fmt: skip
+        self._app.backend.start_redrive(redrive)
+        return self._drive(redrive, by=by, progress=progress)
 
-    def _replay_one(self, dead_letter_id: DeadLetterId, force: bool) -> ReplayResult:
-        try:
-            return ReplayResult(dead_letter_id, "replayed", self.replay(dead_letter_id, force=force))
-        except AlreadyReplayed:
-            return ReplayResult(dead_letter_id, "already_replayed")
-        except NotFound:
-            return ReplayResult(dead_letter_id, "not_found")
+    def resume_redrive(
+        self, redrive_id: str, *, by: str | None = None, progress: Progress | None = None
+    ) -> ReplayReport:
+        """Continue a redrive after the last letter it handled, with its filter, force and rate.
 
-    def _ids(self, where: DeadLetterFilter) -> Iterator[DeadLetterId]:
-        """Every matching id, paged, so a bulk operation over a huge DLQ stays small in memory."""
-        cursor: str | None = None
+        A cancelled redrive runs again; one still marked running is taken over (its process crashed, or it
+        stops before its next letter); a finished one is refused. Letters are never replayed twice by it.
+        """
+        redrive = self._app.backend.take_redrive(redrive_id, owner=_run_token(), now=self._app.clock())
+        if redrive is None:
+            self._existing_redrive(redrive_id)
+            raise JobqError(f"redrive {redrive_id} is finished: nothing is left to resume")
+        return self._drive(redrive, by=by or redrive.started_by, progress=progress)
+
+    def cancel_redrive(self, redrive_id: str) -> bool:
+        """Stop a running redrive (from any process): it stops before its next letter. False if not running."""
+        if self._app.backend.stop_redrive(redrive_id, state="cancelled", owner=None, now=self._app.clock()):
+            return True
+        self._existing_redrive(redrive_id)
+        return False
+
+    def get_redrive(self, redrive_id: str) -> Redrive | None:
+        """One redrive with its progress (matched, replayed, skipped, state), or None."""
+        return self._app.backend.get_redrive(redrive_id)
+
+    def list_redrives(self, *, limit: int = 50, cursor: str | None = None) -> builtins.list[Redrive]:
+        """Redrives newest first; pass the last id as ``cursor`` for the next page."""
+        return self._app.backend.list_redrives(limit=limit, cursor=cursor)
+
+    def redrive_outcome(self, redrive_id: str) -> builtins.list[RedriveOutcome]:
+        """What became of the jobs a redrive made, per fingerprint: succeeded, died again (and with which
+        fingerprints), still pending, or unknown (cleared). A letter replayed again since counts for that replay."""
+        self._existing_redrive(redrive_id)
+        return self._app.backend.redrive_outcome(redrive_id)
+
+    def _existing_redrive(self, redrive_id: str) -> Redrive:
+        redrive = self._app.backend.get_redrive(redrive_id)
+        if redrive is None:
+            raise NotFound(f"no redrive {redrive_id}")
+        return redrive
+
+    def _drive(self, redrive: Redrive, *, by: str | None, progress: Progress | None) -> ReplayReport:
+        letters = self._ids(DeadLetterFilter(**redrive.filters), cursor=redrive.cursor)
+        replay = partial(self._replay, force=redrive.force, by=by, redrive_id=redrive.id, redrive_owner=redrive.owner)
+        return run_redrive(self._app, redrive, letters, replay, progress)
+
+    def _ids(self, where: DeadLetterFilter, *, cursor: str | None = None) -> Iterator[DeadLetterId]:
+        """Every matching id after ``cursor``, newest first and paged: a huge DLQ stays small in memory."""
         while True:
-            ids = self._app.backend.dead_ids(where, limit=BULK_PAGE, cursor=cursor)
+            ids = self._app.backend.dead_ids(where, limit=self.page_size, cursor=cursor)
             yield from ids
-            if len(ids) < BULK_PAGE:
+            if len(ids) < self.page_size:
                 return
             cursor = ids[-1]
 
-    def abandon(self, dead_letter_id: str, *, note: str | None = None) -> bool:
-        """Give up on an open dead letter, with a note; False when it was already resolved."""
-        if self._app.backend.resolve(dead_letter_id, "abandoned", note=note):
+    def audit_trail(self, dead_letter_id: str) -> builtins.list[AuditEntry]:
+        """Every replay and abandon of a dead letter, oldest first, with who did it and the edited payloads."""
+        return self._app.backend.audit_trail(dead_letter_id)
+
+    def abandon(self, dead_letter_id: str, *, note: str | None = None, by: str | None = None) -> bool:
+        """Give up on an open dead letter, with a note (kept in the audit trail with ``by``: who gave up);
+        False when it was already resolved."""
+        now = self._app.clock()
+        audit = _audit_entry(DeadLetterId(dead_letter_id), "abandoned", now=now, by=by, detail={"note": note})
+        if self._app.backend.resolve(dead_letter_id, "abandoned", note=note, audit=audit):
             return True
         if self.get(dead_letter_id) is None:
             raise NotFound(f"no dead letter {dead_letter_id}")
         return False
 
-    def purge(self, older_than: timedelta | None = None, *, everything: bool = False, **filters: Any) -> int:
-        """Delete dead letters older than ``older_than`` and/or matching filters; never all by accident."""
+    def purge(
+        self, older_than: timedelta | None = None, *, everything: bool = False, by: str | None = None, **filters: Any
+    ) -> int:
+        """Delete dead letters older than ``older_than`` and/or matching filters; never all by accident.
+
+        The audit log keeps one entry for the purge: who (``by``), when, the filter and how many it deleted.
+        """
         if older_than is None and not any(v is not None for v in filters.values()) and not everything:
             raise ValueError("purge needs older_than or a filter (or everything=True to empty the DLQ)")
         if older_than is not None:
             filters["until"] = older_than
-        return self._app.backend.purge_dead(self._filter(**filters))
+        where = self._filter(**filters)
+        audit = _audit_entry(None, "purged", now=self._app.clock(), by=by, detail={"filters": _stored_filter(where)})
+        return self._app.backend.purge_dead(where, audit=audit)
+
+    def audit_log(self, *, limit: int = 50, cursor: str | None = None) -> builtins.list[AuditEntry]:
+        """Every replay, abandon and purge, newest first; pass the last entry's id as ``cursor`` for more."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit!r}")
+        return self._app.backend.audit_log(limit=limit, cursor=cursor)
 
     def export(
         self,
@@ -260,3 +336,21 @@ class DeadLetterQueue:
         """``{"dlq": {...}, "by_class": {...}}`` as SPEC section 3 shows."""
         summary = self._app.backend.dead_summary(since=self._app.clock() - DAY)
         return dead_letter_stats(summary)
+
+
+def _audit_entry(
+    dead_letter_id: DeadLetterId | None, action: AuditAction, *, now: float, by: str | None, detail: dict[str, Any]
+) -> AuditEntry:
+    return AuditEntry(
+        id=new_id(), dead_letter_id=dead_letter_id, at=to_datetime(now), action=action, by=by, detail=detail
+    )
+
+
+def _stored_filter(where: DeadLetterFilter) -> dict[str, Any]:
+    """The filter's set fields: what a redrive records (as JSON) and a resume rebuilds the filter from."""
+    return {name: value for name, value in asdict(where).items() if value is not None and value is not False}
+
+
+def _run_token() -> str:
+    """Names this run of a redrive: the host and process (for operators), and a random part (unique)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"

@@ -23,6 +23,10 @@ class AlreadyReplayed(JobqError):
     """A dead letter that was replayed already; pass ``force=True`` to replay it again."""
 
 
+class RedriveStopped(JobqError):
+    """The redrive a replay was a step of was cancelled or taken over: the replay did not happen."""
+
+
 class StorageError(JobqError):
     """The database refused or could not be reached (locked, full, gone)."""
 

@@ -224,6 +224,8 @@ class OutboxEntry:
     attempts: int
     delivered_to: tuple[str, ...]
     """Sinks that already have it: a retry goes only to the others."""
+    data: dict[str, Any] | None = None
+    """An alert's event data (alerts are about no one dead letter); None for a dead letter's hooks."""
 
 
 # -- ids ------------------------------------------------------------------------------------------

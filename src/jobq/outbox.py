@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, cast
 
-from jobq.hooks import GiveUp, HookKind, Hooks, RetryDelivery, event_for_dead_letter, next_delivery
+from jobq.hooks import GiveUp, HookEvent, HookKind, Hooks, RetryDelivery, event_for_dead_letter, next_delivery
 from jobq.job import OutboxEntry
 from jobq.serialize import dead_letter_to_dict
 
@@ -33,11 +33,10 @@ def deliver_due(app: App, hooks: Hooks) -> int:
 
 
 def _deliver(app: App, hooks: Hooks, entry: OutboxEntry) -> None:
-    letter = app.dlq.get(entry.dead_letter_id) if entry.dead_letter_id else None
-    if letter is None:
+    event = _event(app, entry)
+    if event is None:
         _finish(app, entry, "failed", entry.delivered_to, "its dead letter is gone (purged)")
         return
-    event = event_for_dead_letter(entry.id, cast(HookKind, entry.kind), entry.created_at, dead_letter_to_dict(letter))
     waiting = [sink.name for sink in hooks.sinks if sink.name not in entry.delivered_to]
     results = hooks.deliver(event, only=waiting)
     done = (*entry.delivered_to, *(result.sink for result in results if result.status != "failed"))
@@ -53,6 +52,16 @@ def _deliver(app: App, hooks: Hooks, entry: OutboxEntry) -> None:
         case GiveUp(reason=reason):
             log.error("Hook %s (%s) given up after %d attempts: %s", entry.id, entry.kind, entry.attempts, reason)
             _finish(app, entry, "failed", done, reason)
+
+
+def _event(app: App, entry: OutboxEntry) -> HookEvent | None:
+    """The entry's event: an alert's as recorded, a dead letter's as the letter is now (None once it is gone)."""
+    if entry.data is not None:
+        return HookEvent(entry.id, cast(HookKind, entry.kind), entry.created_at, entry.data)
+    letter = app.dlq.get(entry.dead_letter_id) if entry.dead_letter_id else None
+    if letter is None:
+        return None
+    return event_for_dead_letter(entry.id, cast(HookKind, entry.kind), entry.created_at, dead_letter_to_dict(letter))
 
 
 def _finish(

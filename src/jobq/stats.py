@@ -16,6 +16,11 @@ def queue_stats(jobs: JobReader, *, now: float) -> dict[str, dict[str, int]]:
     return jobs.job_counts(now=now)
 
 
+def hook_stats(by_state: dict[str, int]) -> dict[str, int]:
+    """Hook deliveries by state: ``pending`` (waiting or being retried), ``delivered``, ``failed`` (given up)."""
+    return {state: by_state.get(state, 0) for state in ("pending", "delivered", "failed")}
+
+
 def dead_letter_stats(summary: DeadLetterSummary) -> dict[str, Any]:
     """``{"dlq": {...}, "by_class": {...}}`` from the store's raw counts."""
     resolutions = summary.by_resolution
@@ -27,6 +32,7 @@ def dead_letter_stats(summary: DeadLetterSummary) -> dict[str, Any]:
             "permanent_failures": summary.permanent,
             "last_24h": summary.recent,
             "avg_retries": round(summary.avg_attempts, 2),
+            "pruned": summary.pruned,
             "recovery": {
                 "total_in_recovery": summary.in_recovery,
                 "pending_recovery": pending,

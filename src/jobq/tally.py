@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, math.inf)
 """Upper bounds, in seconds, shared by the job-duration and queue-wait histograms."""
 
-COUNTERS = ("processed", "succeeded", "failed", "dead_lettered", "replayed")
+COUNTERS = ("processed", "succeeded", "failed", "dead_lettered", "replayed", "dlq_pruned")
 HISTOGRAMS = ("job_duration_seconds", "queue_wait_seconds")
 SUM = -1.0  # the ``le`` of a histogram's running sum
 COUNTER = -2.0  # the ``le`` of a plain counter

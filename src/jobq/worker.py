@@ -3,7 +3,8 @@
 Threads, and what each owns:
 - the loop (the caller's thread): claims, dispatches, records outcomes, rescues lost leases;
 - ``concurrency`` runner threads for ``def`` handlers, and one event loop thread for ``async def`` ones;
-- a heartbeat thread that renews the leases of every held job, so a busy handler cannot starve it.
+- a heartbeat thread that renews the leases of every held job, so a busy handler cannot starve it;
+- a chores thread (``jobq.chores``) that delivers hooks, raises alerts and keeps the DLQ within its quota.
 
 Outcomes are recorded in groups (one transaction for many jobs): a crash between running a job and
 recording it makes the job run again after its lease expires — at-least-once, never lost.
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from jobq.chores import Chores
 from jobq.errors import AlreadyReplayed, JobTimeout, NotFound, StorageError, UnknownTask, WorkerLost
 from jobq.execution import Attempt, failure_outcome
-from jobq.hooks import Hooks
 from jobq.job import (
     ClaimedJob,
     DeadLettered,
@@ -39,8 +40,6 @@ from jobq.job import (
     Succeeded,
     new_id,
 )
-from jobq.outbox import BATCH as OUTBOX_BATCH
-from jobq.outbox import deliver_due
 from jobq.tally import Tally
 from jobq.task import Task, TaskOptions
 
@@ -55,7 +54,6 @@ RESCUE_EVERY = 5.0  # seconds between looks for lost leases (at most; shorter le
 STORAGE_RETRY = 0.5  # seconds to wait after the database refused a write
 IDLE_WAIT = 1.0  # seconds an idle loop sleeps at most; wake-ups and due times cut it short
 WATCH_SLICE = 0.25  # seconds the watcher blocks per call, so that it notices a stop
-HOOKS_POLL = 1.0  # seconds between looks at the outbox when nothing woke the hooks thread
 
 
 @dataclass(slots=True)
@@ -142,8 +140,7 @@ class Worker:
         self._loop_thread: threading.Thread | None = None
         self._tally = Tally()
         self._recovery = app.recovery.delays()
-        self._hooks = app.hooks if app.hooks is not None and app.hooks.sinks else None
-        self._hooks_due = threading.Event()
+        self._chores = Chores(app)
         self._async_slots: asyncio.Semaphore | None = None
 
     # -- control -----------------------------------------------------------------------------------
@@ -179,8 +176,9 @@ class Worker:
         helpers = [threading.Thread(target=self._heartbeat, name="jobq-heartbeat", daemon=True)]
         if not self.burst:
             helpers.append(threading.Thread(target=self._watch, name="jobq-watch", daemon=True))
-        if self._hooks is not None:
-            helpers.append(threading.Thread(target=self._deliver_hooks, name="jobq-hooks", daemon=True))
+        if self._chores.any:
+            chores = threading.Thread(target=self._chores.run, args=(self._halt,), name="jobq-chores", daemon=True)
+            helpers.append(chores)
         for thread in helpers:
             thread.start()
         log.info("Worker %s started (concurrency %d, queues %s)", self.id, self.concurrency, self._queue_names())
@@ -192,11 +190,11 @@ class Worker:
             for _ in range(self._runners):
                 self._todo.put(None)
             self._close_event_loop()
-            self._hooks_due.set()
+            self._chores.due.set()
             for thread in helpers:  # they use the app's connections, which the caller may close next
                 thread.join(timeout=WATCH_SLICE + 1.0)
-            if self.burst and self._hooks is not None:
-                self._deliver_remaining(self._hooks)
+            if self.burst:
+                self._chores.finish()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         log.info("Worker %s stopped: %s", self.id, self.summary)
@@ -431,7 +429,7 @@ class Worker:
     ) -> RetryLater | DeadLettered:
         return failure_outcome(
             attempt, error, options=options, classifier=self.app.classifier, now=now, expired_at=expired_at,
-            recovery=self._recovery, with_hooks=self._hooks is not None,
+            recovery=self._recovery, with_hooks=self._chores.hooks is not None,
             redactor=self.app.redactor if self.app.redact_at_rest else None,
         )  # fmt: skip
 
@@ -482,7 +480,7 @@ class Worker:
                 self._may_have_work = self._may_have_work or run_at <= self._clock()
             case DeadLettered(error=error):
                 self.summary.dead += 1
-                self._hooks_due.set()  # its hooks are in the outbox now, committed
+                self._chores.due.set()  # its hooks are in the outbox now, committed
                 log.warning(
                     "Job %s moved to DLQ after %d attempts: %s", outcome.lease.job_id, error.attempt, error.error_type
                 )
@@ -549,7 +547,7 @@ class Worker:
             return
         for dead_letter_id in due:
             try:
-                job_id = self.app.dlq.replay(dead_letter_id)
+                job_id = self.app.dlq.replay(dead_letter_id, by="recovery queue")
             except (AlreadyReplayed, NotFound):
                 continue  # another worker got there first, or an operator acted
             except StorageError as exc:
@@ -557,28 +555,6 @@ class Worker:
                 return
             self._may_have_work = True
             log.info("Dead letter %s replayed by the recovery queue as job %s", dead_letter_id, job_id)
-
-    def _deliver_hooks(self) -> None:
-        """A thread that delivers the outbox: a slow or failing receiver never holds up jobs."""
-        assert self._hooks is not None
-        while not self._halt.is_set():
-            try:
-                tried = deliver_due(self.app, self._hooks)
-            except StorageError as exc:
-                log.error("Could not deliver hooks: %s", exc)
-                tried = 0
-            if not tried:
-                self._hooks_due.wait(HOOKS_POLL)
-                self._hooks_due.clear()
-
-    def _deliver_remaining(self, hooks: Hooks) -> None:
-        """Burst mode: deliver what is due before returning (a few rounds at most; the rest waits in the outbox)."""
-        try:
-            for _ in range(5):
-                if deliver_due(self.app, hooks) < OUTBOX_BATCH:
-                    return
-        except StorageError as exc:
-            log.error("Could not deliver hooks: %s", exc)
 
     def _lost_outcome(self, expired: ExpiredLease, now: float) -> RetryLater | DeadLettered:
         job = ClaimedJob(expired.lease, expired.task, expired.queue, {}, expired.attempts, expired.max_attempts)

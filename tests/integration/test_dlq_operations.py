@@ -273,6 +273,7 @@ def test_stats_have_the_spec_shape_and_true_numbers(url: str, block_once: BlockO
                 "permanent_failures": 5,
                 "last_24h": 5,
                 "avg_retries": round((1 + 1 + 3 + 3 + 3 + 1) / 6, 2),
+                "pruned": 0,
                 "recovery": {
                     "total_in_recovery": recovery["pending_recovery"] + recovery["recovered"],
                     "pending_recovery": recovery["pending_recovery"],
@@ -286,5 +287,6 @@ def test_stats_have_the_spec_shape_and_true_numbers(url: str, block_once: BlockO
                 "busy": {"queued": 0, "scheduled": 0, "running": 1, "succeeded": 0, "dead": 0},
             },
             "by_class": {"recoverable": 1, "user_error": 3, "system_error": 1, "unknown": 1},
+            "hooks": {"pending": 0, "delivered": 0, "failed": 0},
         }
         assert statistics.mean(letter.attempts for letter in app.dlq.list()) == pytest.approx(2.0)

@@ -10,7 +10,7 @@ def summary(**overrides: object) -> DeadLetterSummary:
     values: dict[str, object] = {
         "total": 42, "permanent": 38, "recent": 5, "avg_attempts": 2.8, "in_recovery": 12,
         "by_class": {"recoverable": 4, "user_error": 38},
-        "by_resolution": {"open": 30, "pending_recovery": 8, "recovered": 3, "abandoned": 1},
+        "by_resolution": {"open": 30, "pending_recovery": 8, "recovered": 3, "abandoned": 1}, "pruned": 7,
     }  # fmt: skip
     values.update(overrides)
     return DeadLetterSummary(**values)  # type: ignore[arg-type]
@@ -19,7 +19,7 @@ def summary(**overrides: object) -> DeadLetterSummary:
 def test_dead_letter_stats_has_the_spec_shape() -> None:
     assert dead_letter_stats(summary()) == {
         "dlq": {
-            "total_failed": 42, "permanent_failures": 38, "last_24h": 5, "avg_retries": 2.8,
+            "total_failed": 42, "permanent_failures": 38, "last_24h": 5, "avg_retries": 2.8, "pruned": 7,
             "recovery": {"total_in_recovery": 12, "pending_recovery": 8, "recovered": 3, "abandoned": 1},
         },
         "by_class": {"recoverable": 4, "user_error": 38, "system_error": 0, "unknown": 0},

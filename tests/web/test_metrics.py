@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+import jobq
 from jobq.job import ERROR_CLASSES, RESOLUTIONS
+from jobq.quota import enforce_quota
 
 from .conftest import READ_ONLY_AUTH, Live, problem
 
@@ -81,3 +85,15 @@ def test_a_replay_shows_in_the_counter(live: Live) -> None:
 
 def test_metrics_need_a_token(live: Live) -> None:
     problem(httpx.get(f"{live.url}/metrics"), 401)
+
+
+def test_hook_deliveries_are_gauged_by_state(live: Live) -> None:
+    hooks = scrape(live)["jobq_hook_deliveries"]
+    assert hooks == {("jobq_hook_deliveries", (("state", state),)): 0 for state in ("pending", "delivered", "failed")}
+
+
+def test_letters_pruned_by_the_quota_show_in_their_counter(live: Live, tmp_path: Path) -> None:
+    stored = live.app.dlq.count() - live.app.dlq.count(resolution="pending_recovery")  # those are never pruned
+    assert enforce_quota(live.app, jobq.Quota(tmp_path, max_letters=stored - 2)) == 2
+    pruned = scrape(live)["jobq_dlq_pruned"]
+    assert sum(value for (sample, _), value in pruned.items() if sample == "jobq_dlq_pruned_total") == 2

@@ -38,7 +38,7 @@ def test_health_answers_without_a_token(shared_reader: Live) -> None:
 def test_stats_is_the_stats_shape_of_the_spec(reader: httpx.Client, shared_reader: Live) -> None:
     stats = reader.get("/api/stats").json()
     assert stats == shared_reader.app.stats()
-    assert set(stats) == {"dlq", "queues", "by_class"}
+    assert set(stats) == {"dlq", "queues", "by_class", "hooks"}  # SPEC's keys, and hook deliveries by state
     assert stats["queues"]["default"] == {"queued": 0, "scheduled": 1, "running": 0, "succeeded": 1, "dead": 6}
     assert stats["by_class"] == {"recoverable": 1, "user_error": 3, "system_error": 2, "unknown": 1}
 
@@ -47,7 +47,7 @@ def test_original_dlq_stats_endpoint_keeps_its_exact_shape(reader: httpx.Client,
     body = reader.get("/api/queue/dlq/stats").json()
     assert list(body) == ["dlq"]
     assert body["dlq"] == shared_reader.app.dlq.stats()["dlq"]
-    assert set(body["dlq"]) == {"total_failed", "permanent_failures", "last_24h", "avg_retries", "recovery"}
+    assert set(body["dlq"]) == {"total_failed", "permanent_failures", "last_24h", "avg_retries", "pruned", "recovery"}
     assert set(body["dlq"]["recovery"]) == {"total_in_recovery", "pending_recovery", "recovered", "abandoned"}
     assert body["dlq"]["total_failed"] == 7 and body["dlq"]["last_24h"] == 6
 

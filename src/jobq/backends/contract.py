@@ -6,10 +6,11 @@ All times are unix seconds, passed in by the caller so that one clock decides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from jobq.audit import AuditEntry
 from jobq.job import (
     ClaimedJob,
     DeadLetter,
@@ -26,6 +27,7 @@ from jobq.job import (
     Outcome,
     Resolution,
 )
+from jobq.redrive import Redrive, RedriveOutcome, RedriveState
 from jobq.tally import Key as TallyKey
 
 GroupBy = Literal["fingerprint", "task", "class", "tenant", "queue"]
@@ -71,6 +73,8 @@ class DeadLetterSummary:
     in_recovery: int
     by_class: dict[str, int]
     by_resolution: dict[str, int]
+    pruned: int = 0
+    """Letters deleted by the DLQ quota (after archiving), ever."""
 
 
 class QueueStore(Protocol):
@@ -160,19 +164,35 @@ class DeadLetterStore(Protocol):
         """Matching dead letters grouped by one column, largest group first."""
         ...
 
-    def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
-        """In one transaction: enqueue ``job``, mark the letter replayed as it, count it in the tally.
+    def replay(
+        self,
+        dead_letter_id: str,
+        job: NewJob,
+        *,
+        force: bool,
+        audit: AuditEntry | None = None,
+        redrive_id: str | None = None,
+        redrive_owner: str | None = None,
+    ) -> JobId:
+        """In one transaction: enqueue ``job``, mark the letter replayed as it, count it in the tally, write
+        ``audit``; with ``redrive_id``, also count it in that redrive's progress and move its cursor to the letter
+        (a redrive replays a letter once, even forced).
 
-        Raises NotFound, or AlreadyReplayed unless ``force``.
+        Raises NotFound, AlreadyReplayed unless ``force``, or RedriveStopped when the redrive is no longer
+        running under ``redrive_owner`` (cancelled or taken over): the fence that stops a run at once.
         """
         ...
 
-    def resolve(self, dead_letter_id: str, resolution: Resolution, *, note: str | None) -> bool:
-        """Set an open (or pending-recovery) letter's resolution; False when it was not open."""
+    def resolve(
+        self, dead_letter_id: str, resolution: Resolution, *, note: str | None, audit: AuditEntry | None = None
+    ) -> bool:
+        """Set an open (or pending-recovery) letter's resolution, and write ``audit``, in one transaction;
+        False (and no audit entry) when it was not open."""
         ...
 
-    def purge_dead(self, where: DeadLetterFilter) -> int:
-        """Delete matching dead letters; returns how many."""
+    def purge_dead(self, where: DeadLetterFilter, *, audit: AuditEntry | None = None) -> int:
+        """Delete matching dead letters, and record ``audit`` with the count in its detail, in one transaction;
+        returns how many."""
         ...
 
     def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
@@ -206,7 +226,77 @@ class DeadLetterStore(Protocol):
         ...
 
 
-class Backend(QueueStore, JobReader, DeadLetterStore, Protocol):
+class UpkeepStore(Protocol):
+    """Chores any worker may do besides running jobs: fire alerts once per storm, keep the DLQ within bounds."""
+
+    def fire_alerts(
+        self,
+        crossed: Sequence[str],
+        *,
+        now: float,
+        quiet: float,
+        compose: Callable[[list[str]], Sequence[Mapping[str, Any]]],
+    ) -> list[str]:
+        """In one transaction: fire the ``crossed`` alerts of which no storm is going on, and put
+        ``compose(fired)`` in the outbox as alert events. A storm starts when an alert fires and ends once
+        the alert has stayed clear (not crossed) for ``quiet`` seconds. Returns the names that fired: racing
+        workers fire each alert once.
+        """
+        ...
+
+    def prune_dead(
+        self, *, keep: int | None, before: float | None, limit: int, archive: Callable[[list[DeadLetter]], object]
+    ) -> int:
+        """Delete up to ``limit`` of the oldest letters beyond the newest ``keep`` or failed before ``before``
+        (never one pending recovery), counting them in the tally as ``dlq_pruned``: all in one transaction,
+        after ``archive`` returned with them (if it raises, nothing is deleted). Returns how many."""
+        ...
+
+
+class RedriveStore(Protocol):
+    """What tracked redrives (``replay_many`` by filter) and the dead letters' audit trail need."""
+
+    def start_redrive(self, redrive: Redrive) -> None:
+        """Record a new redrive, driven by ``redrive.owner``."""
+        ...
+
+    def get_redrive(self, redrive_id: str) -> Redrive | None:
+        """One redrive with its progress, or None."""
+        ...
+
+    def list_redrives(self, *, limit: int, cursor: str | None) -> list[Redrive]:
+        """Redrives newest first, after ``cursor`` (a redrive id) when given."""
+        ...
+
+    def take_redrive(self, redrive_id: str, *, owner: str, now: float) -> Redrive | None:
+        """Make ``owner`` drive a redrive that is not finished (cancelled, or running though its runner may be
+        gone), in state running; None when it is finished or missing."""
+        ...
+
+    def skip_in_redrive(self, redrive_id: str, *, owner: str, cursor: str, now: float) -> bool:
+        """Count a letter the redrive passed over and move its cursor to it; False when ``owner`` no longer
+        drives it (it was cancelled or taken over)."""
+        ...
+
+    def stop_redrive(self, redrive_id: str, *, state: RedriveState, owner: str | None, now: float) -> bool:
+        """Move a running redrive to ``state`` (only if ``owner`` drives it, when given); False when it was not
+        running."""
+        ...
+
+    def redrive_outcome(self, redrive_id: str) -> list[RedriveOutcome]:
+        """What became of the jobs the redrive made (succeeded, died again and how, pending), by fingerprint."""
+        ...
+
+    def audit_trail(self, dead_letter_id: str) -> list[AuditEntry]:
+        """Every audit entry of a dead letter, oldest first."""
+        ...
+
+    def audit_log(self, *, limit: int, cursor: str | None) -> list[AuditEntry]:
+        """Every audit entry (purges too), newest first, after ``cursor`` (an entry id) when given."""
+        ...
+
+
+class Backend(QueueStore, JobReader, DeadLetterStore, UpkeepStore, RedriveStore, Protocol):
     """A whole database behind jobq."""
 
     url: str

@@ -207,6 +207,7 @@ def outbox_entry_from_row(row: Row) -> OutboxEntry:
         created_at=row["created_at"],
         attempts=row["attempts"],
         delivered_to=tuple(_json(row["delivered_to"])),
+        data=None if row["data"] is None else _json(row["data"]),
     )
 
 
@@ -249,6 +250,7 @@ def summary_from_row(row: Row, by_class: dict[str, int], by_resolution: dict[str
         in_recovery=row["in_recovery"],
         by_class=by_class,
         by_resolution=by_resolution,
+        pruned=int(row["pruned"]),
     )
 
 

@@ -4,9 +4,10 @@ A ``MetricSource`` turns ``App`` into metric families; the collector asks each s
 the numbers are the database's (every worker process's), never one process's memory.
 
 Sources: gauges read from the queue (``jobq_jobs{queue,state}``, ``jobq_dead_letters{error_class,resolution}``),
-and what workers tally in the database (``app.metrics()``): ``jobq_jobs_{processed,succeeded,failed,
-dead_lettered,replayed}_total{queue}`` and the histograms ``jobq_job_duration_seconds{queue}`` and
-``jobq_queue_wait_seconds{queue}`` (from due to started). A new source is one more function in ``SOURCES``.
+what workers tally in the database (``app.metrics()``): ``jobq_jobs_{processed,succeeded,failed,
+dead_lettered,replayed}_total{queue}``, ``jobq_dlq_pruned_total{queue}`` and the histograms
+``jobq_job_duration_seconds{queue}`` and ``jobq_queue_wait_seconds{queue}`` (from due to started), and
+``jobq_hook_deliveries{state}``. A new source is one more function in ``SOURCES``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ COUNTER_HELP = {
     "failed": "Attempts that failed (retried or dead-lettered), by queue.",
     "dead_lettered": "Jobs moved to the dead-letter queue, by queue.",
     "replayed": "Dead letters replayed as new jobs, by queue.",
+    "dlq_pruned": "Dead letters the DLQ quota archived and deleted, by queue.",
 }
 HISTOGRAM_HELP = {
     "job_duration_seconds": "How long attempts ran, by queue.",
@@ -64,7 +66,8 @@ def worker_tallies(app: App) -> Iterator[Metric]:
     """What every worker counted, from ``app.metrics()``: ``jobq_jobs_*_total`` and two histograms."""
     tallied = app.metrics()
     for name in COUNTERS:
-        counter = CounterMetricFamily(f"jobq_jobs_{name}", COUNTER_HELP.get(name, name), labels=["queue"])
+        metric_name = "jobq_dlq_pruned" if name == "dlq_pruned" else f"jobq_jobs_{name}"
+        counter = CounterMetricFamily(metric_name, COUNTER_HELP.get(name, name), labels=["queue"])
         for (metric, queue), value in sorted(tallied.counters.items()):
             if metric == name:
                 counter.add_metric([queue], value)
@@ -78,7 +81,15 @@ def worker_tallies(app: App) -> Iterator[Metric]:
         yield histogram
 
 
-SOURCES: tuple[MetricSource, ...] = (job_gauges, dead_letter_gauges, worker_tallies)
+def hook_gauges(app: App) -> Iterator[Metric]:
+    """``jobq_hook_deliveries{state}``: hook deliveries in the outbox by state (``failed``: given up)."""
+    gauge = GaugeMetricFamily("jobq_hook_deliveries", "Hook deliveries in the outbox, by state.", labels=["state"])
+    for state, count in app.stats()["hooks"].items():
+        gauge.add_metric([state], count)
+    yield gauge
+
+
+SOURCES: tuple[MetricSource, ...] = (job_gauges, dead_letter_gauges, worker_tallies, hook_gauges)
 
 
 class JobqCollector(Collector):

@@ -29,6 +29,7 @@ from jobq.backends.postgres.dead_letters import DeadLetters, storable
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
+from jobq.backends.postgres.redrives import Redrives
 from jobq.backends.postgres.statements import (
     JOB_COLUMNS,
     SQL,
@@ -38,6 +39,7 @@ from jobq.backends.postgres.statements import (
     param,
     where_clause,
 )
+from jobq.backends.postgres.upkeep import Upkeep
 from jobq.backends.records import (
     claimed_job_from_row,
     error_to_json,
@@ -75,7 +77,7 @@ def from_now(moment: float) -> float:
     return moment - host_clock()
 
 
-class PostgresBackend(DeadLetters):
+class PostgresBackend(DeadLetters, Upkeep, Redrives):
     """Jobs and dead letters in one PostgreSQL schema (the first on the URL's search_path).
 
     >>> backend = PostgresBackend("postgresql://app@db.internal/app")

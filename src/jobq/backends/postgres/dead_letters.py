@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from jobq.audit import AuditEntry
 from jobq.backends.contract import DeadLetterFilter, DeadLetterSummary, GroupBy
 from jobq.backends.postgres.connection import Database
 from jobq.backends.postgres.enqueue import Inserter
+from jobq.backends.postgres.redrives import record_audit, record_replay
 from jobq.backends.postgres.statements import (
     DEAD_COLUMNS,
     LIGHT_DEAD_COLUMNS,
@@ -155,28 +157,51 @@ class DeadLetters:
             for row in rows
         ]
 
-    def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
-        """Mark the letter replayed and enqueue its job in one transaction: racing replays make one job."""
-        params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force}
+    def replay(
+        self,
+        dead_letter_id: str,
+        job: NewJob,
+        *,
+        force: bool,
+        audit: AuditEntry | None = None,
+        redrive_id: str | None = None,
+        redrive_owner: str | None = None,
+    ) -> JobId:
+        """Mark the letter replayed and enqueue its job in one transaction: racing replays make one job.
+
+        Its audit entry and its step in a redrive are written in the same transaction.
+        """
+        params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force,
+                  "redrive_id": redrive_id}  # fmt: skip
         with self._db.transaction() as conn:
             if conn.execute(SQL["replay_dead_letter"], params).fetchone() is not None:
                 self._inserter.insert(conn, [job])
                 add_to_tally(conn, {("replayed", job.queue, COUNTER): 1.0})
+                record_replay(
+                    conn, dead_letter_id, now=job.created_at, audit=audit, redrive=(redrive_id, redrive_owner)
+                )
                 return job.id
             row = dict_row_or_none(conn, SQL["get_dead_letter"], {"id": dead_letter_id})
         raise replay_refused(dead_letter_id, row)
 
-    def resolve(self, dead_letter_id: str, resolution: str, *, note: str | None) -> bool:
-        """Abandon (or otherwise close) an open letter."""
+    def resolve(
+        self, dead_letter_id: str, resolution: str, *, note: str | None, audit: AuditEntry | None = None
+    ) -> bool:
+        """Abandon (or otherwise close) an open letter, with its audit entry in the same transaction."""
         params = {"id": dead_letter_id, "resolution": resolution, "note": note}
-        with self._db.connection() as conn:
-            return conn.execute(SQL["resolve_dead_letter"], params).rowcount == 1
+        with self._db.transaction() as conn:
+            if conn.execute(SQL["resolve_dead_letter"], params).rowcount != 1:
+                return False
+            record_audit(conn, audit)
+            return True
 
-    def purge_dead(self, where: DeadLetterFilter) -> int:
-        """Delete matching letters."""
+    def purge_dead(self, where: DeadLetterFilter, *, audit: AuditEntry | None = None) -> int:
+        """Delete matching letters, counted in the audit trail."""
         conditions, params = self._dead_where(where)
-        with self._db.connection() as conn:
-            return conn.execute(f"DELETE FROM dead_letters {where_clause(conditions)}", params).rowcount
+        with self._db.transaction() as conn:
+            count = conn.execute(f"DELETE FROM dead_letters {where_clause(conditions)}", params).rowcount
+            record_audit(conn, audit and replace(audit, detail={**audit.detail, "count": count}))
+        return count
 
     def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
         """Store letters as they are; existing ids are skipped."""

@@ -173,9 +173,12 @@ SELECT id, job_id, task, queue, priority, tenant, key, payload, attempts, max_at
 -- name: replay_dead_letter
 -- Two racing replays: the second waits for the first's row lock, then re-reads the row (replayed) and
 -- matches nothing. Exactly one new job, without a stronger isolation level.
+-- redrive_id: the redrive making this replay (NULL by hand). A redrive replays a letter once, even forced.
 UPDATE dead_letters
-   SET resolution = 'replayed', replayed_at = %(now)s, replayed_as = %(new_job_id)s, recover_at = NULL
+   SET resolution = 'replayed', replayed_at = %(now)s, replayed_as = %(new_job_id)s, recover_at = NULL,
+       redrive_id = %(redrive_id)s
  WHERE id = %(id)s AND (%(force)s OR resolution NOT IN ('replayed', 'recovered'))
+   AND (%(redrive_id)s::text IS NULL OR redrive_id IS DISTINCT FROM %(redrive_id)s::text)
 RETURNING id;
 
 -- name: resolve_dead_letter
@@ -199,7 +202,8 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE error_class <> 'recoverable') AS permanent,
        count(*) FILTER (WHERE failed_at >= %(since)s) AS recent,
        count(*) FILTER (WHERE recovery_round IS NOT NULL OR resolution = 'pending_recovery') AS in_recovery,
-       avg(attempts)::float8 AS avg_attempts
+       avg(attempts)::float8 AS avg_attempts,
+       (SELECT coalesce(sum(value), 0) FROM tally WHERE name = 'dlq_pruned') AS pruned
   FROM dead_letters;
 
 -- name: dead_letters_by_class
@@ -221,7 +225,7 @@ SELECT name, queue, le, value FROM tally;
 UPDATE outbox SET next_at = %(until)s, attempts = attempts + 1
  WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE state = 'pending' AND next_at <= %(now)s
                        ORDER BY next_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED))
-RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to;
+RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to, data;
 
 -- name: finish_delivery
 UPDATE outbox SET state = %(state)s, next_at = %(next_at)s, delivered_to = %(delivered_to)s::jsonb,

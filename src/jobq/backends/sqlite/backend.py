@@ -6,8 +6,10 @@ import json
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from jobq.audit import AuditEntry
 from jobq.backends.contract import (
     DeadLetterFilter,
     DeadLetterSummary,
@@ -29,6 +31,8 @@ from jobq.backends.records import (
     summary_from_row,
 )
 from jobq.backends.sqlite.connection import Connections, Durability
+from jobq.backends.sqlite.redrives import Redrives, record_audit, record_replay
+from jobq.backends.sqlite.upkeep import Upkeep
 from jobq.clock import to_datetime
 from jobq.errors import JobqError
 from jobq.job import (
@@ -81,7 +85,7 @@ def _where(conditions: list[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
-class SQLiteBackend:
+class SQLiteBackend(Upkeep, Redrives):
     """Jobs and dead letters in one SQLite file (or ``:memory:``, for tests in one process)."""
 
     def __init__(self, path: str, *, durability: Durability = "full", busy_timeout: float = 5.0) -> None:
@@ -352,28 +356,51 @@ class SQLiteBackend:
                 for row in conn.execute(sql, params)
             ]
 
-    def replay(self, dead_letter_id: str, job: NewJob, *, force: bool) -> JobId:
-        """Enqueue the replay and mark the letter in one ``BEGIN IMMEDIATE``: two racing callers make one job."""
+    def replay(
+        self,
+        dead_letter_id: str,
+        job: NewJob,
+        *,
+        force: bool,
+        audit: AuditEntry | None = None,
+        redrive_id: str | None = None,
+        redrive_owner: str | None = None,
+    ) -> JobId:
+        """Enqueue the replay and mark the letter in one ``BEGIN IMMEDIATE``: two racing callers make one job.
+
+        Its audit entry and its step in a redrive are written in the same transaction.
+        """
         with self._db.write() as conn:
-            params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force}
+            params = {"id": dead_letter_id, "now": job.created_at, "new_job_id": job.id, "force": force,
+                      "redrive_id": redrive_id}  # fmt: skip
             if conn.execute(SQL["replay_dead_letter"], params).rowcount == 1:
                 conn.execute(SQL["insert_job"], _job_values(job))
                 conn.execute(SQL["add_to_tally"], ("replayed", job.queue, COUNTER, 1.0))
+                record_replay(
+                    conn, dead_letter_id, now=job.created_at, audit=audit, redrive=(redrive_id, redrive_owner)
+                )
                 return job.id
             row = conn.execute(SQL["get_dead_letter"], (dead_letter_id,)).fetchone()
         raise replay_refused(dead_letter_id, row)
 
-    def resolve(self, dead_letter_id: str, resolution: str, *, note: str | None) -> bool:
-        """Abandon (or otherwise close) an open letter."""
+    def resolve(
+        self, dead_letter_id: str, resolution: str, *, note: str | None, audit: AuditEntry | None = None
+    ) -> bool:
+        """Abandon (or otherwise close) an open letter, with its audit entry in the same transaction."""
         params = {"id": dead_letter_id, "resolution": resolution, "note": note}
         with self._db.write() as conn:
-            return conn.execute(SQL["resolve_dead_letter"], params).rowcount == 1
+            if conn.execute(SQL["resolve_dead_letter"], params).rowcount != 1:
+                return False
+            record_audit(conn, audit)
+            return True
 
-    def purge_dead(self, where: DeadLetterFilter) -> int:
-        """Delete matching letters."""
+    def purge_dead(self, where: DeadLetterFilter, *, audit: AuditEntry | None = None) -> int:
+        """Delete matching letters, counted in the audit trail."""
         conditions, params = self._dead_where(where)
         with self._db.write() as conn:
-            return conn.execute(f"DELETE FROM dead_letters {_where(conditions)}", params).rowcount
+            count: int = conn.execute(f"DELETE FROM dead_letters {_where(conditions)}", params).rowcount
+            record_audit(conn, audit and replace(audit, detail={**audit.detail, "count": count}))
+        return count
 
     def insert_dead(self, letters: Sequence[DeadLetter]) -> int:
         """Store letters as they are; existing ids are skipped."""
@@ -442,4 +469,3 @@ def _batches_sharing_options(jobs: Sequence[NewJob]) -> list[list[NewJob]]:
             previous = shared
         batches[-1].append(job)
     return batches
-

@@ -105,9 +105,12 @@ SELECT queue, status, run_at > :now AS later, count(*) AS n
 SELECT * FROM dead_letters WHERE id = ?;
 
 -- name: replay_dead_letter
+-- redrive_id: the redrive making this replay (NULL by hand). A redrive replays a letter once, even forced.
 UPDATE dead_letters
-   SET resolution = 'replayed', replayed_at = :now, replayed_as = :new_job_id, recover_at = NULL
- WHERE id = :id AND (:force OR resolution NOT IN ('replayed', 'recovered'));
+   SET resolution = 'replayed', replayed_at = :now, replayed_as = :new_job_id, recover_at = NULL,
+       redrive_id = :redrive_id
+ WHERE id = :id AND (:force OR resolution NOT IN ('replayed', 'recovered'))
+   AND (:redrive_id IS NULL OR redrive_id IS NOT :redrive_id);
 
 -- name: resolve_dead_letter
 UPDATE dead_letters SET resolution = :resolution, note = coalesce(:note, note)
@@ -118,7 +121,8 @@ SELECT count(*) AS total,
        coalesce(sum(error_class != 'recoverable'), 0) AS permanent,
        coalesce(sum(failed_at >= :since), 0) AS recent,
        coalesce(sum(recovery_round IS NOT NULL OR resolution = 'pending_recovery'), 0) AS in_recovery,
-       avg(attempts) AS avg_attempts
+       avg(attempts) AS avg_attempts,
+       (SELECT coalesce(sum(value), 0) FROM tally WHERE name = 'dlq_pruned') AS pruned
   FROM dead_letters;
 
 -- name: dead_letters_by_class
@@ -140,7 +144,7 @@ INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at) VALUES (?, ?,
 -- name: claim_deliveries
 UPDATE outbox SET next_at = :until, attempts = attempts + 1
  WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= :now ORDER BY next_at LIMIT :limit)
-RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to;
+RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to, data;
 
 -- name: finish_delivery
 UPDATE outbox SET state = :state, next_at = :next_at, delivered_to = :delivered_to, last_error = :error

@@ -1,0 +1,10 @@
+-- Alerts go through the outbox too: an alert entry carries its event instead of a dead letter's id.
+ALTER TABLE outbox ADD COLUMN data TEXT;
+
+-- Which alerts fired and whether they cleared since: an alert fires when it is crossed, stays quiet while it
+-- stays crossed, and fires again only after it cleared and a quiet period passed (one storm, one message).
+CREATE TABLE alert_state (
+    name       TEXT PRIMARY KEY,
+    fired_at   REAL NOT NULL,
+    cleared_at REAL
+) STRICT;

@@ -1,0 +1,38 @@
+-- Chores any worker may do: fire alerts once per storm, keep the DLQ within its quota.
+
+-- An alert has a row from when it fires until it has stayed clear for the quiet period: while the row is
+-- there, the alert is one storm and says nothing more.
+
+-- name: clear_alerts
+UPDATE alert_state SET cleared_at = :now
+ WHERE cleared_at IS NULL AND name NOT IN (SELECT value FROM json_each(:crossed));
+
+-- name: forget_alerts
+-- Clear for the whole quiet period: the storm is over, the next crossing is news.
+DELETE FROM alert_state WHERE cleared_at <= :now - :quiet;
+
+-- name: resume_alerts
+-- Crossed again before the quiet period ended: the same storm goes on.
+UPDATE alert_state SET cleared_at = NULL
+ WHERE cleared_at IS NOT NULL AND name IN (SELECT value FROM json_each(:crossed));
+
+-- name: fire_alert
+-- Returns the name when the alert fires: when no storm of it is going on.
+INSERT INTO alert_state (name, fired_at) VALUES (:name, :now) ON CONFLICT (name) DO NOTHING RETURNING name;
+
+-- name: add_alert_to_outbox
+INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data) VALUES (?, 'alert', NULL, ?, ?, ?);
+
+-- name: prune_victims
+-- The oldest letters past the quota: failed before the age bound, or older than the newest :keep. A letter
+-- pending recovery is never pruned: a worker is about to replay it.
+SELECT * FROM dead_letters
+ WHERE resolution != 'pending_recovery'
+   AND (failed_at < :before
+        OR id <= (SELECT id FROM dead_letters WHERE resolution != 'pending_recovery'
+                   ORDER BY id DESC LIMIT 1 OFFSET :keep))
+ ORDER BY id
+ LIMIT :limit;
+
+-- name: delete_dead_letter
+DELETE FROM dead_letters WHERE id = ?;

@@ -1,0 +1,86 @@
+"""What a worker does besides running jobs, from a thread of its own so that jobs never wait on it: deliver the
+outbox to the hooks, raise alerts, and keep the dead-letter queue within its quota.
+
+Every worker does these; the database makes it safe (an outbox entry is claimed by one worker, an alert fires
+once, a pruned letter is archived once), so there is no extra daemon to run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from jobq.alerting import Alerting, raise_alerts
+from jobq.errors import StorageError
+from jobq.hooks import Hooks
+from jobq.outbox import BATCH as OUTBOX_BATCH
+from jobq.outbox import deliver_due
+from jobq.quota import Quota, enforce_quota
+
+if TYPE_CHECKING:
+    from jobq.app import App
+
+log = logging.getLogger("jobq.worker")
+
+POLL = 1.0  # seconds between looks at the outbox when nothing woke the thread
+BURST_DELIVERY_ROUNDS = 5  # a burst worker delivers at most this many batches before it returns
+
+
+class Chores:
+    """The chores of one worker; ``run`` is its thread, ``finish`` a burst worker's last round."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.hooks: Hooks | None = app.hooks if app.hooks is not None and app.hooks.sinks else None
+        # Alerts travel through the hooks: with no sink to send them to, evaluating them would be wasted work.
+        self.alerting: Alerting | None = app.alerting if self.hooks is not None and app.alerting.enabled else None
+        self.quota: Quota | None = app.quota
+        self.due = threading.Event()
+        """Set when hook deliveries may be waiting (a dead letter was just committed)."""
+        self._next_alerts = 0.0
+        self._next_quota = 0.0
+
+    @property
+    def any(self) -> bool:
+        """Whether this worker has chores at all."""
+        return self.hooks is not None or self.quota is not None
+
+    def run(self, halt: threading.Event) -> None:
+        """Do the chores as they come due until ``halt``."""
+        while not halt.is_set():
+            if not self._round():
+                self.due.wait(POLL)
+                self.due.clear()
+
+    def finish(self) -> None:
+        """A burst worker's last round: every chore once, then what the hooks have due (a few batches at most)."""
+        self._next_alerts = self._next_quota = 0.0
+        for _ in range(BURST_DELIVERY_ROUNDS):
+            if not self._round():
+                return
+
+    def _round(self) -> bool:
+        """The chores that are due; True when more hook deliveries may be waiting right away."""
+        now = self.app.clock()
+        if self.quota is not None and now >= self._next_quota:
+            self._next_quota = now + self.quota.every
+            _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
+        if self.alerting is not None and now >= self._next_alerts:
+            self._next_alerts = now + self.alerting.every
+            _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
+        if self.hooks is None:
+            return False
+        return bool(_guarded("deliver hooks", deliver_due, self.app, self.hooks) == OUTBOX_BATCH)
+
+
+def _guarded(what: str, chore: Callable[..., Any], *args: Any) -> Any:
+    """Run a chore; its failure is logged, never the end of the thread (the next round tries again)."""
+    try:
+        return chore(*args)
+    except StorageError as exc:
+        log.error("Could not %s: %s", what, exc)
+    except Exception:  # a bug, or a full disk, in one chore must not stop the others
+        log.exception("Could not %s", what)
+    return None

@@ -1,0 +1,99 @@
+"""One run of a redrive: replay its letters one at a time, while this run still drives it, and report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from jobq.errors import AlreadyReplayed, JobqError, NotFound, RedriveStopped
+from jobq.job import DeadLetterId, JobId
+from jobq.redrive import Redrive, RedriveId, RedriveState
+
+if TYPE_CHECKING:
+    from jobq.app import App
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What happened to one dead letter in a bulk replay."""
+
+    dead_letter_id: DeadLetterId
+    outcome: Literal["replayed", "already_replayed", "not_found"]
+    job_id: JobId | None = None
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    """The outcome of ``replay_many``: how many matched and what happened to each."""
+
+    matched: int
+    dry_run: bool = False
+    results: list[ReplayResult] = field(default_factory=list)
+    redrive_id: RedriveId | None = None
+    """The redrive that records it (None for a dry run): its progress, outcome, cancel and resume."""
+    state: RedriveState | None = None
+    """How this run ended: ``finished``, ``cancelled``, or ``running`` when another run took it over."""
+
+    @property
+    def replayed(self) -> int:
+        """How many became new jobs."""
+        return sum(result.outcome == "replayed" for result in self.results)
+
+
+Progress = Callable[[ReplayResult], None]
+"""Called after each letter a redrive handled."""
+
+ReplayOne = Callable[[DeadLetterId], JobId]
+"""Replays one letter as a step of the redrive; raises AlreadyReplayed or NotFound when it cannot."""
+
+
+def run_redrive(
+    app: App, redrive: Redrive, letters: Iterable[DeadLetterId], replay: ReplayOne, progress: Progress | None
+) -> ReplayReport:
+    """Replay ``letters`` (those after the redrive's cursor) while this run still drives the redrive, at most
+    ``redrive.rate`` a second; then finish it. Every step is fenced on the redrive's state and owner in its own
+    transaction, so a cancel or a take-over stops the run at its next letter, at no cost per letter."""
+    owner = redrive.owner
+    assert owner is not None, "a run drives a redrive it owns"
+    report = ReplayReport(matched=redrive.matched, redrive_id=redrive.id)
+    pause = 1.0 / redrive.rate if redrive.rate else 0.0
+    try:
+        for dead_letter_id in letters:
+            started = time.monotonic()
+            result = _step(app, redrive.id, owner, dead_letter_id, replay)
+            if result is None:
+                break  # cancelled, or taken over by a resume elsewhere
+            report.results.append(result)
+            if progress is not None:
+                progress(report.results[-1])
+            if pause:
+                time.sleep(max(0.0, pause - (time.monotonic() - started)))
+        else:
+            app.backend.stop_redrive(redrive.id, state="finished", owner=owner, now=app.clock())
+    except KeyboardInterrupt:
+        # Ctrl-C is an operator's stop. Any other error leaves the redrive running, as a crash would: resumable.
+        with suppress(JobqError):
+            app.backend.stop_redrive(redrive.id, state="cancelled", owner=owner, now=app.clock())
+        raise
+    current = app.backend.get_redrive(redrive.id)
+    report.state = None if current is None else current.state
+    return report
+
+
+def _step(
+    app: App, redrive_id: RedriveId, owner: str, dead_letter_id: DeadLetterId, replay: ReplayOne
+) -> ReplayResult | None:
+    """One letter: replayed (its progress counted in the replay's transaction), or passed over and counted so;
+    None when the redrive is not this run's any more (and the letter was left alone)."""
+    try:
+        return ReplayResult(dead_letter_id, "replayed", replay(dead_letter_id))
+    except RedriveStopped:
+        return None
+    except (AlreadyReplayed, NotFound) as refused:
+        # Replayed, resolved or purged by someone else since it matched.
+        if not app.backend.skip_in_redrive(redrive_id, owner=owner, cursor=dead_letter_id, now=app.clock()):
+            return None
+        return ReplayResult(dead_letter_id, "not_found" if isinstance(refused, NotFound) else "already_replayed")
