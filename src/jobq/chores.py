@@ -79,7 +79,7 @@ def _guarded(what: str, chore: Callable[..., Any], *args: Any) -> Any:
     """Run a chore; its failure is logged, never the end of the thread (the next round tries again)."""
     try:
         return chore(*args)
-    except StorageError as exc:
+    except (StorageError, OSError) as exc:  # the database, or the archive's disk: full, gone, not allowed
         log.error("Could not %s: %s", what, exc)
     except Exception:  # a bug, or a full disk, in one chore must not stop the others
         log.exception("Could not %s", what)

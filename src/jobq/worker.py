@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jobq.worker")
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 FLUSH_BATCH = 256  # outcomes recorded per transaction at most
 FLUSH_AGE = 0.05  # seconds an outcome may wait to be grouped with others
 RESCUE_EVERY = 5.0  # seconds between looks for lost leases (at most; shorter leases look more often)
@@ -141,6 +142,8 @@ class Worker:
         self._tally = Tally()
         self._recovery = app.recovery.delays()
         self._chores = Chores(app)
+        self.running = threading.Event()
+        """Set once ``run`` has begun (and installed its signal handlers): a supervisor may signal it now."""
         self._async_slots: asyncio.Semaphore | None = None
 
     # -- control -----------------------------------------------------------------------------------
@@ -171,6 +174,7 @@ class Worker:
     def run(self, *, install_signal_handlers: bool = True) -> WorkerSummary:
         """Work until stopped; returns what was done."""
         previous = self._install_signals() if install_signal_handlers else {}
+        self.running.set()
         remove_waker = self.app.add_waker(self.wake)
         # A burst worker returns when idle, so it has no use for the watcher (nor its exit delay).
         helpers = [threading.Thread(target=self._heartbeat, name="jobq-heartbeat", daemon=True)]
@@ -206,7 +210,7 @@ class Worker:
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        return {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+        return {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}
 
     def _loop_until_stopped(self) -> None:
         while not self._halt.is_set():

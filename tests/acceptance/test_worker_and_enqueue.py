@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 from .conftest import JOBQ, Shop, one_error_line, run
 
@@ -115,8 +114,15 @@ def test_sigterm_to_a_multi_process_worker_stops_every_process_gracefully(empty_
         [JOBQ, "--app", "shop:app", "worker", "--processes", "2"], cwd=empty_shop.folder, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(2.0)  # both children start and go idle
+    assert process.stderr is not None
+    # As soon as one child runs (the other may still be starting: the signal must wait for it, not kill it).
+    seen = []
+    while not any("started (concurrency" in line for line in seen):
+        line = process.stderr.readline()
+        assert line, f"the worker exited before starting: {''.join(seen)}"
+        seen.append(line)
     process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=30)
+    _out, rest = process.communicate(timeout=30)
+    err = "".join(seen) + rest
     assert process.returncode == 0, err
     assert err.count("0 succeeded, 0 retried, 0 dead, 0 released") == 2

@@ -7,6 +7,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import wait
+from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 from typing import Any
 
@@ -14,6 +18,9 @@ import click
 
 from jobq.app import App
 from jobq.cli.context import Context, load_app
+from jobq.worker import STOP_SIGNALS, Worker
+
+SUPERVISE_EVERY = 0.1  # seconds between looks for children that became ready for a signal held back
 
 
 @click.command()
@@ -70,9 +77,17 @@ def worker(ctx: Context, queues: str | None, concurrency: int, burst: bool, grac
     sys.exit(_run_processes(ctx.app_path, ctx.url, processes, options))
 
 
-def _work(app: App, options: dict[str, Any]) -> None:
+def _work(app: App, options: dict[str, Any], *, running: Callable[[], None] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
-    summary = app.run_worker(**options)
+    worker = Worker(app, dependencies=app.dependencies, **options)
+    if running is not None:
+
+        def tell_when_running() -> None:  # the supervisor signals us once our handlers are in place
+            worker.running.wait()
+            running()
+
+        threading.Thread(target=tell_when_running, name="jobq-ready", daemon=True).start()
+    summary = worker.run()
     click.echo(
         f"{summary.succeeded} succeeded, {summary.retried} retried, {summary.dead} dead, "
         f"{summary.released} released", err=True,
@@ -80,31 +95,44 @@ def _work(app: App, options: dict[str, Any]) -> None:
 
 
 def _run_processes(app_path: str, url: str | None, count: int, options: dict[str, Any]) -> int:
-    """Start ``count`` worker processes and pass them our signals; exits with the worst child's code."""
+    """Start ``count`` worker processes and pass them our signals; exits with the worst child's code.
+
+    A signal reaches a child only once its worker has installed its handlers (the spawned interpreter takes
+    a while to start): one that comes earlier waits, instead of killing a half-started child.
+    """
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter each: no inherited threads or sockets
+    ready = [spawn.Event() for _ in range(count)]
     children = [
-        spawn.Process(target=_child, args=(app_path, url, options), name=f"jobq-worker-{number}")
-        for number in range(1, count + 1)
+        spawn.Process(target=_child, args=(app_path, url, options, ready[number]), name=f"jobq-worker-{number + 1}")
+        for number in range(count)
     ]
-    for child in children:
-        child.start()
+    received: list[int] = []
+    sent = [0] * count
+
+    def deliver() -> None:
+        for number, child in enumerate(children):  # first signal: graceful stop; second: at once
+            while sent[number] < len(received) and ready[number].is_set() and child.pid and child.is_alive():
+                os.kill(child.pid, received[sent[number]])
+                sent[number] += 1
 
     def forward(signum: int, frame: FrameType | None) -> None:
-        for child in children:  # first signal: graceful stop; second: at once, as for a single worker
-            if child.pid is not None and child.is_alive():
-                os.kill(child.pid, signum)
+        received.append(signum)
+        deliver()
 
-    previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {signum: signal.signal(signum, forward) for signum in STOP_SIGNALS}
     try:
         for child in children:
-            child.join()
+            child.start()
+        while alive := [child.sentinel for child in children if child.is_alive()]:
+            wait(alive, timeout=SUPERVISE_EVERY)
+            deliver()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return max(abs(child.exitcode or 0) for child in children)
 
 
-def _child(app_path: str, url: str | None, options: dict[str, Any]) -> None:
+def _child(app_path: str, url: str | None, options: dict[str, Any], ready: EventType) -> None:
     # Its own process group: a terminal's Ctrl-C reaches the parent only, which passes it on once.
     os.setpgrp()
-    _work(load_app(app_path, url), options)
+    _work(load_app(app_path, url), options, running=ready.set)
