@@ -160,6 +160,14 @@ def test_edit_then_replay_keeps_what_was_left_redacted(page: Page, server: Serve
     page.reload()
     expect(page.locator("[data-facts]")).to_contain_text("edited payload")
     expect(page.locator("[data-lineage] .badge-succeeded")).to_be_visible()
+    # The audit trail says who replayed it, with both payloads redacted (the typed number is PII too).
+    entry = page.locator("[data-audit=replayed]")
+    expect(entry.locator("[data-audit-by]")).to_have_text("dashboard:admin")
+    entry.locator("[data-edited] summary").click()
+    expect(entry.locator("[data-original-payload]")).to_contain_text('"api_token": "[redacted]"')
+    expect(entry.locator("[data-edited-payload]")).to_contain_text('"to": "[redacted phone]"')
+    assert "+15551234567" not in entry.inner_text()
+    screenshot(page, "16-audit-trail")
 
 
 def test_a_throttled_replay_that_would_outlast_the_page_is_refused_with_advice(page: Page, server: Server) -> None:

@@ -95,6 +95,15 @@ def test_filters_parse_durations_dates_and_refuse_what_they_cannot_use() -> None
             Filter.letters(bad).letter_filters()
 
 
+def test_a_recorded_filter_reads_back_as_the_lists_filter_even_from_before_year_one() -> None:
+    recorded = {"error_class": "user_error", "search": "timed out", "since": 1_714_557_600.0, "until": -6e11,
+                "unresolved": True}  # fmt: skip
+    chosen = Filter.stored(recorded)
+    assert chosen.values == {"class": "user_error", "q": "timed out", "since": "2024-05-01 10:00:00",
+                             "until": "0001-01-01 00:00:00"}  # fmt: skip
+    assert chosen.letter_filters()["since"] == datetime(2024, 5, 1, 10, tzinfo=UTC)
+
+
 def test_an_edited_payload_keeps_the_stored_values_of_what_was_left_redacted() -> None:
     redactor = Redactor()
     original = {"args": ["+15550001111"], "kwargs": {"to": "+15550001111", "api_key": "sk_1", "note": "mail a@b.co"}}

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from tests.web.conftest import running
+from tests.web.conftest import interrupted_redrive, running
 
 from .conftest import READ_ONLY_TOKEN, TOKEN, XSS_TITLE, Server, ServerFactory, screenshot, sign_in
 
@@ -52,6 +52,7 @@ def test_sign_out_ends_the_session(page: Page, shared: Server) -> None:
 
 
 def test_read_only_token_hides_actions_and_the_server_refuses_them(page: Page, server: Server) -> None:
+    redrive_id = interrupted_redrive(server.app, after=1, task="email.send")
     before = snapshot(server)
     sign_in(page, server, READ_ONLY_TOKEN)
     expect(page.locator(".pill-readonly")).to_have_text("read-only")
@@ -66,16 +67,27 @@ def test_read_only_token_hides_actions_and_the_server_refuses_them(page: Page, s
     page.goto(f"{server.url}/dashboard/groups")
     expect(page.locator("table[data-groups] button")).to_have_count(0)
 
+    page.goto(f"{server.url}/dashboard/redrives/{redrive_id}")
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "running")
+    expect(page.locator("[data-redrive-actions]")).to_have_count(0)
+
     # The forms are gone, but a hand-made request with this session's own CSRF token is refused all the same.
     csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
-    for path in ("/dashboard/actions", "/dashboard/actions/run"):
+    attempts = {
+        "/dashboard/actions": {"action": "purge", "scope": "all"},
+        "/dashboard/actions/run": {"action": "purge", "scope": "all"},
+        f"/dashboard/redrives/{redrive_id}/run": {"action": "cancel"},
+    }
+    for path, form in attempts.items():
         response = page.request.post(
-            f"{server.url}{path}", form={"csrf": csrf, "action": "purge", "scope": "all"},
+            f"{server.url}{path}", form={"csrf": csrf, **form},
             headers={"Sec-Fetch-Site": "same-origin", "Origin": server.url},
         )  # fmt: skip
         assert response.status == 403, response.text()
         assert "may only read" in response.text()
     assert snapshot(server) == before
+    redrive = server.app.dlq.get_redrive(redrive_id)
+    assert redrive is not None and redrive.state == "running"
 
 
 def test_script_in_a_payload_or_an_error_message_renders_as_text(page: Page, shared: Server) -> None:

@@ -91,6 +91,23 @@ def fill(app: jobq.App) -> None:
     app.dlq.import_(io.StringIO(json.dumps(OLD_LETTER)))
 
 
+class Crash(Exception):
+    """The process driving a redrive dies (any error but Ctrl-C leaves the redrive running, to be resumed)."""
+
+
+def interrupted_redrive(app: jobq.App, *, after: int, by: str = "ops", **filters: Any) -> str:
+    """A redrive by filter whose process died after ``after`` letters: still marked running; its id."""
+    handled = itertools.count(1)
+
+    def progress(result: object) -> None:
+        if next(handled) == after:
+            raise Crash
+
+    with pytest.raises(Crash):
+        app.dlq.replay_many(by=by, progress=progress, **filters)
+    return app.dlq.list_redrives(limit=1)[0].id
+
+
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The populated database every server copies."""

@@ -125,23 +125,23 @@ def test_bulk_replay_by_ids_reports_each(client: httpx.Client, live: Live) -> No
     assert [result["outcome"] for result in again["results"]] == ["already_replayed"] * 2
 
 
-def test_bulk_replay_by_filter_counts_first_then_pages_with_a_cursor(client: httpx.Client, live: Live) -> None:
-    expected = open_ids(live, queue="default")
+def test_bulk_replay_by_filter_counts_first_then_replays_every_match_as_one_redrive(
+    client: httpx.Client, live: Live
+) -> None:
+    # As app.dlq.replay_many: the unresolved ones (open, and pending recovery).
+    expected = [letter.id for letter in live.app.dlq.list(limit=1000, queue="default", unresolved=True)]
     dry = client.post("/api/dlq/replay", json={"filter": {"queue": "default"}, "dry_run": True}).json()
-    assert dry == {"matched": len(expected), "dry_run": True, "changed": 0, "results": [], "next_cursor": None}
-    assert open_ids(live) == expected  # nothing changed
+    assert dry == {"matched": len(expected), "dry_run": True, "changed": 0, "results": [], "next_cursor": None,
+                   "redrive_id": None, "state": None}  # fmt: skip
+    assert live.app.dlq.count(unresolved=True) == len(expected) and live.app.dlq.list_redrives() == []
 
-    replayed: list[str] = []
-    body: dict[str, Any] = {"filter": {"queue": "default"}, "limit": 3}
-    while True:
-        report = client.post("/api/dlq/replay", json=body).json()
-        assert len(report["results"]) <= 3
-        replayed += [result["dead_letter_id"] for result in report["results"] if result["outcome"] == "replayed"]
-        if report["next_cursor"] is None:
-            break
-        body["cursor"] = report["next_cursor"]
-    assert replayed == expected and open_ids(live) == []
+    report = client.post("/api/dlq/replay", json={"filter": {"queue": "default"}}).json()
+    assert (report["matched"], report["changed"], report["state"]) == (len(expected), len(expected), "finished")
+    assert [result["dead_letter_id"] for result in report["results"]] == expected
+    assert live.app.dlq.count(unresolved=True) == 0
     assert len(live.app.list_jobs(status="queued", limit=1000)) == len(expected) + 1  # and the scheduled one
+    redrive = live.app.dlq.get_redrive(report["redrive_id"])
+    assert redrive is not None and (redrive.replayed, redrive.started_by) == (len(expected), "api:admin")
 
 
 def test_bulk_abandon_by_filter_notes_each(client: httpx.Client, live: Live) -> None:

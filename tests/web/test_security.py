@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -31,7 +32,8 @@ def operations(live: Live) -> Iterator[tuple[str, str, dict[str, Any]]]:
     document = httpx.get(f"{live.url}/api/openapi.json", headers=AUTH).json()
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
-            yield method.upper(), path.replace("{dead_letter_id}", "NOPE").replace("{job_id}", "NOPE"), operation
+            filled = re.sub(r"\{(dead_letter_id|job_id|redrive_id)\}", "NOPE", path)
+            yield method.upper(), filled, operation
 
 
 def snapshot(live: Live) -> tuple[list[Any], list[Any]]:

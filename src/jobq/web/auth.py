@@ -26,6 +26,8 @@ ACCESS_KEY = "jobq.access"
 """Where the middleware leaves the request's access in the ASGI scope."""
 SOURCE_KEY = "jobq.credential"
 """Where the middleware leaves the name of the credential source that identified the request (or None)."""
+FRONT_ENDS = {"bearer": "api", "session": "dashboard"}
+ROLES: dict[str | None, str] = {"write": "admin", "read": "read-only"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,20 @@ class Tokens:
         has the same tokens, and a different one as soon as a token changes. Empty without tokens."""
         material = (self._write or b"") + (self._read or b"")
         return hmac.new(material, purpose.encode(), hashlib.sha256).digest() if material else b""
+
+
+def caller(scope: Scope, *, front_end: str) -> str:
+    """Who makes a request, as the audit trail records it (``by``): ``api:admin`` for the token, ``dashboard:admin``
+    for a session signed in with it, ``api:open`` on a server without tokens.
+
+    Tokens carry no names, so the role stands for the person. It comes from the credential the middleware checked,
+    never from anything the client says of itself; ``front_end`` names a request that carried no credential.
+    """
+    source = scope.get(SOURCE_KEY)
+    access = scope.get(ACCESS_KEY)
+    if source is None:
+        return f"{front_end}:{'open' if access == 'write' else 'anonymous'}"
+    return f"{FRONT_ENDS.get(source, source)}:{ROLES.get(access, 'unknown')}"
 
 
 def _digest(token: str) -> bytes:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jobq.redact import Redactor
-from jobq.web.auth import ACCESS_KEY, Access
+from jobq.web.auth import ACCESS_KEY, Access, caller
 from jobq.web.problems import Problem, problem_response, status_of
 from jobq.web.values import Fields, Invalid, Kind, Schema
 
@@ -73,6 +73,8 @@ class Call:
     path: dict[str, Any]
     body: Any
     access: Access | None
+    by: str
+    """Who is calling, for the audit trail (``jobq.web.auth.caller``)."""
     root_path: str
     """Where the app is mounted ("" at the root): links in responses start with it."""
 
@@ -140,6 +142,7 @@ class Endpoint:
             path={name: _parse(param, request.path_params[name], name) for name, param in self.path_params.items()},
             body=await _parse_body(self.body, request),
             access=request.scope.get(ACCESS_KEY),
+            by=caller(request.scope, front_end="api"),
             root_path=request.scope.get("root_path", ""),
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobq.web.api import bulk, dead_letters, jobs, overview, transfer
+from jobq.web.api import audit, bulk, dead_letters, jobs, overview, redrives, transfer
 from jobq.web.api.schemas import COMPONENTS
 from jobq.web.api.services import Services
 from jobq.web.endpoints import Endpoint
@@ -18,4 +18,6 @@ def endpoints(services: Services) -> list[Endpoint]:
         *dead_letters.endpoints(services),
         *bulk.endpoints(services),
         *transfer.endpoints(services),
+        *redrives.endpoints(services),
+        *audit.endpoints(services),
     ]

@@ -1,9 +1,12 @@
 """Changes to many dead letters per request: replay and abandon by ids or by filter, and purge.
 
-A request acts on at most ``limits.max_bulk`` dead letters. By filter, it acts on one page and answers
-``next_cursor``; the client sends the same request with that cursor until it is null. ``dry_run`` only
-counts. Every change goes through ``app.dlq``, one dead letter at a time, so a racing operator or a second
-replay of the same entry is refused by the store exactly as from the CLI.
+A request acts on at most ``limits.max_bulk`` dead letters, but for a replay by filter. By filter, an abandon
+acts on one page and answers ``next_cursor``; the client sends the same request with that cursor until it is
+null. A replay by filter is a redrive (``app.dlq.replay_many``): recorded with who started it, it replays every
+match (unresolved ones unless forced or given a resolution) in this request and answers its ``redrive_id``.
+While it runs, ``GET /api/redrives/{id}`` shows its progress and ``POST .../cancel`` stops it; a client that stops
+waiting does not stop it. ``dry_run`` only counts. Every change goes through ``app.dlq``, one dead letter at a
+time, so a racing operator or a second replay of the same entry is refused by the store exactly as from the CLI.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from starlette.responses import Response
 
 from jobq.errors import AlreadyReplayed, NotFound
+from jobq.redrive_run import ReplayResult
 from jobq.web.api.filters import DEAD_LETTER_FILTER, DEAD_LETTER_FILTERS, ID
 from jobq.web.api.schemas import COUNT, object_of, ref
 from jobq.web.api.services import Services
@@ -33,13 +37,16 @@ PURGE_FILTER = Fields(
 Outcome = dict[str, Any]
 
 
-def _selection(limits_max: int, **options: Field) -> Fields:
+def _selection(limits_max: int, *, paged: bool = True, **options: Field) -> Fields:
+    pages = {
+        "limit": Field(Integer(1, limits_max), "With filter: how many to act on in this request."),
+        "cursor": Field(ID, "With filter: continue after this id (next_cursor).", nullable=True),
+    }
     return Fields(
         {
             "ids": Field(ListOf(ID, 1, limits_max), "These dead letters."),
             "filter": Field(DEAD_LETTER_FILTER, "Every dead letter matching these filters (as in listings)."),
-            "limit": Field(Integer(1, limits_max), "With filter: how many to act on in this request."),
-            "cursor": Field(ID, "With filter: continue after this id (next_cursor).", nullable=True),
+            **(pages if paged else {}),
             "dry_run": Field(Boolean(), "Only count what matches."),
             **options,
         },
@@ -52,7 +59,9 @@ def endpoints(services: Services) -> list[Endpoint]:
     s = services
     most = s.limits.max_bulk
     report = (Reply(200, "What matched and what happened to each.", ref("BulkReport")),)
-    replay_body = _selection(most, force=Field(Boolean(), "Also replay what was replayed already (open only else)."))
+    replay_body = _selection(
+        most, paged=False, force=Field(Boolean(), "Also replay what was replayed already (unresolved only else).")
+    )
     abandon_body = _selection(most, note=Field(Text(max_length=2000), "Why they were given up on."))
     purge_body = Fields({
         "older_than": Field(Moment(), "Only dead letters that failed before this: a duration ago (30d) or a time."),
@@ -62,8 +71,9 @@ def endpoints(services: Services) -> list[Endpoint]:
     })  # fmt: skip
     return [
         Endpoint(
-            "POST", "/api/dlq/replay", "replayDeadLetters", f"Replay up to {most} dead letters, by ids or filter",
-            TAG, partial(replay_many, s), report, body=JsonBody(replay_body, "What to replay.", required=True),
+            "POST", "/api/dlq/replay", "replayDeadLetters", f"Replay up to {most} dead letters by ids, or all "
+            "matching a filter as a redrive", TAG, partial(replay_many, s), report,
+            body=JsonBody(replay_body, "What to replay.", required=True),
         ),
         Endpoint(
             "POST", "/api/dlq/abandon", "abandonDeadLetters", f"Abandon up to {most} dead letters, by ids or filter",
@@ -80,19 +90,31 @@ def endpoints(services: Services) -> list[Endpoint]:
 
 
 def replay_many(s: Services, call: Call) -> Response:
-    force = call.body.get("force", False)
+    body = call.body
+    force = body.get("force", False)
+    if "filter" in body:
+        report = s.app.dlq.replay_many(force=force, dry_run=body.get("dry_run", False), by=call.by, **body["filter"])
+        return ok({
+            "matched": report.matched, "dry_run": report.dry_run, "changed": report.replayed,
+            "results": [_result(result) for result in report.results], "next_cursor": None,
+            "redrive_id": report.redrive_id, "state": report.state,
+        })  # fmt: skip
 
     def replay_one(dead_letter_id: str) -> Outcome:
         try:
-            job_id = s.app.dlq.replay(dead_letter_id, force=force)
+            job_id = s.app.dlq.replay(dead_letter_id, force=force, by=call.by)
         except AlreadyReplayed:
             return {"dead_letter_id": dead_letter_id, "outcome": "already_replayed"}
         except NotFound:
             return {"dead_letter_id": dead_letter_id, "outcome": "not_found"}
         return {"dead_letter_id": dead_letter_id, "outcome": "replayed", "job_id": job_id}
 
-    # Like app.dlq.replay_many: by filter, only open dead letters unless forced.
-    return _apply(s, call.body, replay_one, default_resolution=None if force else "open")
+    return ok({**_apply(s, body, replay_one, default_resolution=None), "redrive_id": None, "state": None})
+
+
+def _result(result: ReplayResult) -> Outcome:
+    job = {"job_id": result.job_id} if result.job_id is not None else {}
+    return {"dead_letter_id": result.dead_letter_id, "outcome": result.outcome, **job}
 
 
 def abandon_many(s: Services, call: Call) -> Response:
@@ -100,17 +122,17 @@ def abandon_many(s: Services, call: Call) -> Response:
 
     def abandon_one(dead_letter_id: str) -> Outcome:
         try:
-            done = s.app.dlq.abandon(dead_letter_id, note=note)
+            done = s.app.dlq.abandon(dead_letter_id, note=note, by=call.by)
         except NotFound:
             return {"dead_letter_id": dead_letter_id, "outcome": "not_found"}
         return {"dead_letter_id": dead_letter_id, "outcome": "abandoned" if done else "already_resolved"}
 
-    return _apply(s, call.body, abandon_one, default_resolution="open")
+    return ok(_apply(s, call.body, abandon_one, default_resolution="open"))
 
 
 def _apply(
     s: Services, body: dict[str, Any], change: Callable[[str], Outcome], *, default_resolution: str | None
-) -> Response:
+) -> Outcome:
     """Select (ids, or one page of a filter), then change each selected dead letter and report."""
     next_cursor: str | None = None
     if "ids" in body:
@@ -125,10 +147,10 @@ def _apply(
             ids, next_cursor = [letter.id for letter in page], page.next_cursor
     results = [] if body.get("dry_run") else [change(dead_letter_id) for dead_letter_id in ids]
     changed = sum(result["outcome"] in ("replayed", "abandoned") for result in results)
-    return ok({
+    return {
         "matched": matched, "dry_run": body.get("dry_run", False), "changed": changed, "results": results,
         "next_cursor": next_cursor,
-    })  # fmt: skip
+    }  # fmt: skip
 
 
 def purge(s: Services, call: Call) -> Response:
@@ -143,5 +165,5 @@ def purge(s: Services, call: Call) -> Response:
     if body.get("dry_run"):
         where = {**filters, "until": older_than} if older_than is not None else filters
         return ok({"dry_run": True, "matched": s.app.dlq.count(**where), "purged": 0})
-    purged = s.app.dlq.purge(older_than, everything=everything, **filters)
+    purged = s.app.dlq.purge(older_than, everything=everything, by=call.by, **filters)
     return ok({"dry_run": False, "matched": purged, "purged": purged})

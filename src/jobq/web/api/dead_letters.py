@@ -108,14 +108,15 @@ def get(s: Services, call: Call) -> Response:
 
 def replay(s: Services, call: Call) -> Response:
     dead_letter_id = call.path["dead_letter_id"]
-    job_id = s.app.dlq.replay(dead_letter_id, force=call.body.get("force", False), payload=call.body.get("payload"))
+    force, payload = call.body.get("force", False), call.body.get("payload")
+    job_id = s.app.dlq.replay(dead_letter_id, force=force, payload=payload, by=call.by)
     location = f"{call.root_path}/api/jobs/{job_id}"
     return ok({"dead_letter_id": dead_letter_id, "job_id": job_id}, status=201, headers={"Location": location})
 
 
 def abandon(s: Services, call: Call) -> Response:
     dead_letter_id = call.path["dead_letter_id"]
-    if not s.app.dlq.abandon(dead_letter_id, note=call.body.get("note")):
+    if not s.app.dlq.abandon(dead_letter_id, note=call.body.get("note"), by=call.by):
         letter = s.app.dlq.get(dead_letter_id)
         state = letter.resolution if letter is not None else "gone"
         raise Problem(409, f"dead letter {dead_letter_id} is not open (it is {state})")

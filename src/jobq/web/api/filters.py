@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from jobq.clock import to_datetime
 from jobq.job import ERROR_CLASSES, JOB_STATUSES, RESOLUTIONS
+from jobq.redact import Redactor
 from jobq.web.endpoints import Param
 from jobq.web.limits import Limits
 from jobq.web.values import Choice, Field, Fields, Integer, Moment, Text
 
+YEAR_ONE = -62_135_596_800.0
+"""The earliest time a datetime holds: a filter of "999999w ago" reaches further back, and means the same."""
 NAME = Text(max_length=200)
 ID = Text(max_length=200)
 
@@ -52,3 +56,15 @@ def paging(limits: Limits, *, default: int = 50) -> dict[str, Param]:
 def chosen(values: Mapping[str, Any], names: Mapping[str, Param]) -> dict[str, Any]:
     """The values among ``names`` that were given."""
     return {name: value for name, value in values.items() if name in names}
+
+
+def stored_filter_json(redactor: Redactor, filters: Mapping[str, Any]) -> dict[str, Any]:
+    """A filter as a redrive or a purge recorded it, for a response: times as RFC 3339, the searched text redacted
+    (an operator may have searched for a phone number)."""
+    shown = dict(filters)
+    for name in ("since", "until"):
+        if isinstance(shown.get(name), int | float):
+            shown[name] = to_datetime(max(shown[name], YEAR_ONE)).isoformat()
+    if isinstance(shown.get("search"), str):
+        shown["search"] = redactor.text(shown["search"])
+    return shown

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobq.audit import AUDIT_ACTIONS
 from jobq.job import ERROR_CLASSES, JOB_STATUSES, RESOLUTIONS
+from jobq.redrive import REDRIVE_STATES
 from jobq.web.values import Schema
 
 
@@ -65,6 +67,7 @@ _GROUP = _object({
 
 _DLQ_STATS = _object({
     "total_failed": COUNT, "permanent_failures": COUNT, "last_24h": COUNT, "avg_retries": {"type": "number"},
+    "pruned": {**COUNT, "description": "Dead letters the DLQ's quota archived and deleted."},
     "recovery": _object({name: COUNT for name in ("total_in_recovery", "pending_recovery", "recovered", "abandoned")}),
 })  # fmt: skip
 _QUEUE_COUNTS = _object({state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead")})
@@ -75,6 +78,27 @@ _FAILURE = _object({
     "resolution": {"enum": list(RESOLUTIONS)}, "retry_count": COUNT,
     "created_at": {"type": ["number", "null"], "description": "When the job was created (unix seconds)."},
     "completed_at": {"type": "number", "description": "When it was dead-lettered (unix seconds)."},
+})  # fmt: skip
+
+_REDRIVE: dict[str, Schema] = {
+    "id": STRING, "state": {"enum": list(REDRIVE_STATES)},
+    "filters": {"type": "object", "description": "The dead-letter filter it replays (as in listings)."},
+    "matched": {**COUNT, "description": "Letters that matched when it started."}, "replayed": COUNT,
+    "skipped": {**COUNT, "description": "Letters replayed, resolved or purged by someone else meanwhile."},
+    "force": {"type": "boolean"}, "rate": {"type": ["number", "null"], "description": "Replays a second at most."},
+    "cursor": MAYBE_STRING, "owner": MAYBE_STRING, "started_by": MAYBE_STRING, "created_at": TIME, "updated_at": TIME,
+}  # fmt: skip
+_REDRIVE_OUTCOME = _object({
+    "fingerprint": STRING, "replayed": COUNT, "succeeded": COUNT, "died_again": COUNT,
+    "pending": {**COUNT, "description": "Still queued or running."},
+    "unknown": {**COUNT, "description": "Their job was cleared and left no dead letter."},
+    "died_with": {"type": "object", "additionalProperties": COUNT, "description": "Fingerprint → how many died so."},
+})  # fmt: skip
+_AUDIT_ENTRY = _object({
+    "id": STRING, "dead_letter_id": {**MAYBE_STRING, "description": "Null for a purge."}, "at": TIME,
+    "action": {"enum": list(AUDIT_ACTIONS)}, "by": MAYBE_STRING,
+    "detail": {"type": "object", "description": "A replay: job_id, force, redrive_id, and original_payload and "
+               "payload when edited. An abandon: note. A purge: count and filters."},
 })  # fmt: skip
 
 _OUTCOMES = ["replayed", "abandoned", "already_replayed", "already_resolved", "not_found"]
@@ -96,13 +120,20 @@ COMPONENTS: dict[str, Schema] = {
         "dlq": ref("DlqStats"),
         "queues": {"type": "object", "additionalProperties": _QUEUE_COUNTS},
         "by_class": _object({name: COUNT for name in ERROR_CLASSES}),
+        "hooks": _object({state: COUNT for state in ("pending", "delivered", "failed")}),
     }),
     "Failure": _FAILURE,
     "BulkReport": _object({
         "matched": COUNT, "dry_run": {"type": "boolean"}, "changed": COUNT,
         "results": _list_of("BulkResult"), "next_cursor": CURSOR,
-    }),
+        "redrive_id": {**MAYBE_STRING, "description": "Replays: the redrive a replay by filter was recorded as."},
+        "state": {"enum": [*REDRIVE_STATES, None], "description": "Replays: how that redrive's run ended."},
+    }, optional=("redrive_id", "state")),
     "BulkResult": _BULK_RESULT,
+    "Redrive": _object(_REDRIVE),
+    "RedriveDetail": _object({**_REDRIVE, "outcome": _list_of("RedriveOutcome")}),
+    "RedriveOutcome": _REDRIVE_OUTCOME,
+    "AuditEntry": _AUDIT_ENTRY,
 }  # fmt: skip
 
 GROUP_BY = ("fingerprint", "task", "class", "tenant", "queue")

@@ -26,7 +26,7 @@ from jobq.app import App
 from jobq.redact import Redactor
 from jobq.stats import Thresholds
 from jobq.web.auth import SAFE_METHODS, Tokens
-from jobq.web.dashboard import actions, groups, jobs, letters, overview, signin
+from jobq.web.dashboard import actions, groups, jobs, letters, overview, redrives, signin
 from jobq.web.dashboard.board import Board, Form, Handler, view
 from jobq.web.dashboard.render import Pages
 from jobq.web.dashboard.suggestions import Suggestions
@@ -91,6 +91,10 @@ class Dashboard:
             get("/jobs/{job_id}", jobs.job_page),
             post("/actions", actions.confirm),
             post("/actions/run", actions.perform),
+            get("/operations", redrives.operations_page),
+            get("/redrives/{redrive_id}", redrives.redrive_page),
+            post("/redrives/{redrive_id}/confirm", redrives.confirm),
+            post("/redrives/{redrive_id}/run", redrives.perform),
             get("/sign-in", partial(signin.sign_in_page, self.tokens)),
             post("/sign-in", partial(signin.sign_in, self.tokens)),
             post("/sign-out", signin.sign_out),

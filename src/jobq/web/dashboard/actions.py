@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from jobq.errors import JobqError
 from jobq.job import Payload
+from jobq.web.auth import caller
 from jobq.web.dashboard.board import Board, Form
 from jobq.web.dashboard.editing import edited_payload, still_redacted
 from jobq.web.dashboard.operations import Outcome, run
@@ -54,7 +55,7 @@ def perform(board: Board, request: Request, form: Form | None) -> Response:
         options = _options(board, chosen, form)
     except (Invalid, JobqError) as exc:
         return _refused(board, request, str(exc), back)
-    outcome = run(board.app, chosen, **options)
+    outcome = run(board.app, chosen, by=caller(request.scope, front_end="dashboard"), **options)
     board.suggestions.forget()
     if chosen.action == "purge" and chosen.ids and back.startswith(f"{base_url(request)}/dead-letters/"):
         back = f"{base_url(request)}/dead-letters"  # the letter's own page is gone

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jobq.job import RESOLUTIONS, AttemptError, DeadLetter, Job
+from jobq.web.dashboard.audit import audit_rows
 from jobq.web.dashboard.board import Board, Form
 from jobq.web.dashboard.lineage import lineage
 from jobq.web.dashboard.query import Filter, Invalid
@@ -128,6 +129,7 @@ def letter_page(board: Board, request: Request, form: Form | None) -> Response:
         request, "dead_letter.html", nav="dead-letters", letter=shown, attempts=attempts(shown),
         job=board.app.get_job(letter.job_id), chain=chain, replay=replay,
         edited=replay is not None and replay.payload != letter.payload,
+        audit=audit_rows(board, board.app.dlq.audit_trail(letter.id)),
     )  # fmt: skip
 
 

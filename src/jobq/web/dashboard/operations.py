@@ -32,21 +32,27 @@ class Outcome:
 
 
 def run(
-    app: App, chosen: Selection, *, rate: float | None = None, note: str | None = None, payload: Payload | None = None
+    app: App,
+    chosen: Selection,
+    *,
+    by: str,
+    rate: float | None = None,
+    note: str | None = None,
+    payload: Payload | None = None,
 ) -> Outcome:
-    """Do ``chosen``; ``rate`` paces replays (jobs per second), ``note`` says why letters were abandoned,
-    ``payload`` replaces the arguments of a single replay (edit then replay)."""
+    """Do ``chosen`` as ``by`` (who, for the audit trail); ``rate`` paces replays (jobs per second), ``note`` says
+    why letters were abandoned, ``payload`` replaces the arguments of a single replay (edit then replay)."""
     if chosen.action == "replay":
-        return _replay(app, chosen, rate, payload)
+        return _replay(app, chosen, by, rate, payload)
     if chosen.action == "abandon":
-        return _abandon(app, chosen, note)
-    return _purge(app, chosen)
+        return _abandon(app, chosen, by, note)
+    return _purge(app, chosen, by)
 
 
-def _replay(app: App, chosen: Selection, rate: float | None, payload: Payload | None) -> Outcome:
+def _replay(app: App, chosen: Selection, by: str, rate: float | None, payload: Payload | None) -> Outcome:
     outcome = Outcome()
     if chosen.filter is not None:
-        report = app.dlq.replay_many(rate=rate, force=chosen.force, **chosen.filters())
+        report = app.dlq.replay_many(rate=rate, force=chosen.force, by=by, **chosen.filters())
         for result in report.results:
             _count(outcome, result.outcome, result.job_id)
         return outcome
@@ -54,7 +60,7 @@ def _replay(app: App, chosen: Selection, rate: float | None, payload: Payload | 
     for index, dead_letter_id in enumerate(chosen.ids):
         started = time.monotonic()
         try:
-            job_id = app.dlq.replay(dead_letter_id, force=chosen.force, payload=payload)
+            job_id = app.dlq.replay(dead_letter_id, force=chosen.force, payload=payload, by=by)
         except AlreadyReplayed:
             _count(outcome, "already_replayed", None)
         except NotFound:
@@ -76,11 +82,11 @@ def _count(outcome: Outcome, result: str, job_id: str | None) -> None:
         outcome.skipped += 1
 
 
-def _abandon(app: App, chosen: Selection, note: str | None) -> Outcome:
+def _abandon(app: App, chosen: Selection, by: str, note: str | None) -> Outcome:
     outcome = Outcome()
     for dead_letter_id in chosen.ids or _waiting_ids(app, chosen.filters()):
         try:
-            if app.dlq.abandon(dead_letter_id, note=note):
+            if app.dlq.abandon(dead_letter_id, note=note, by=by):
                 outcome.changed += 1
             else:
                 outcome.skipped += 1
@@ -101,11 +107,11 @@ def _waiting_ids(app: App, filters: dict[str, Any]) -> list[str]:
         cursor = page.next_cursor
 
 
-def _purge(app: App, chosen: Selection) -> Outcome:
+def _purge(app: App, chosen: Selection, by: str) -> Outcome:
     outcome = Outcome()
     if chosen.filter is not None:
         filters = chosen.filters()
-        outcome.changed = app.dlq.purge(**filters) if filters else app.dlq.purge(everything=True)
+        outcome.changed = app.dlq.purge(by=by, **filters) if filters else app.dlq.purge(everything=True, by=by)
         return outcome
     for dead_letter_id in chosen.ids:
         letter = app.dlq.get(dead_letter_id)
@@ -116,7 +122,7 @@ def _purge(app: App, chosen: Selection) -> Outcome:
         if app.dlq.count(**narrow) != 1:
             outcome.refused += 1  # another letter shares the moment and the failure: cannot single this one out
             continue
-        outcome.changed += app.dlq.purge(**narrow)
+        outcome.changed += app.dlq.purge(by=by, **narrow)
     return outcome
 
 

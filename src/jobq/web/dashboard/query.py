@@ -30,6 +30,8 @@ LETTER_LABELS = {
     "resolution": "resolution", "since": "failed since", "until": "failed before", "q": "message contains",
 }  # fmt: skip
 JOB_FIELDS = ("status", "queue", "task", "tenant", "key")
+YEAR_ONE = -62_135_596_800.0
+"""The earliest time a datetime holds: a stored filter of "999999w ago" reaches further back, and means the same."""
 CHOICES: dict[str, tuple[str, ...]] = {"class": ERROR_CLASSES, "resolution": RESOLUTIONS, "status": JOB_STATUSES}
 
 
@@ -47,6 +49,19 @@ class Filter:
     def letters(cls, params: Mapping[str, str]) -> Filter:
         """A dead-letter filter from query or form values (other names are ignored)."""
         return cls(_given(params, LETTER_FIELDS))
+
+    @classmethod
+    def stored(cls, filters: Mapping[str, Any]) -> Filter:
+        """A filter as a redrive or a purge recorded it (``app.dlq`` names, unix seconds), as the list's filter."""
+        names = {core: name for name, core in LETTER_FIELDS.items()}
+        values = {}
+        for name, value in filters.items():
+            if name in ("since", "until") and isinstance(value, int | float):
+                at = datetime.fromtimestamp(max(value, YEAR_ONE), UTC)
+                value = at.isoformat(" ", "seconds").removesuffix("+00:00")  # %Y leaves year 1 unpadded
+            if name in names and value is not None:
+                values[names[name]] = str(value)
+        return cls(values)
 
     @classmethod
     def jobs(cls, params: Mapping[str, str]) -> Filter:
