@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
@@ -170,13 +170,15 @@ class DeadLetterQueue:
         force: bool = False,
         by: str | None = None,
         progress: Progress | None = None,
+        started: Callable[[Redrive], None] | None = None,
         **filters: Any,
     ) -> ReplayReport:
         """Replay every match (unresolved ones unless ``resolution`` says otherwise), at most ``rate`` a second.
 
         Recorded as a redrive (``report.redrive_id``): ``get_redrive`` shows its progress, ``redrive_outcome``
         what became of its jobs; ``cancel_redrive`` stops it from anywhere and ``resume_redrive`` continues it.
-        ``progress`` is called after each letter. ``dry_run`` only counts the matches and records nothing.
+        ``started`` is called with the redrive once it is recorded (its id, to cancel it from elsewhere), and
+        ``progress`` after each letter. ``dry_run`` only counts the matches and records nothing.
         """
         if "resolution" not in filters and not force:
             filters.setdefault("unresolved", True)
@@ -190,10 +192,15 @@ class DeadLetterQueue:
             updated_at=now, force=force, rate=rate or None, owner=_run_token(), started_by=by,
         )  # fmt: skip
         self._app.backend.start_redrive(redrive)
-        return self._drive(redrive, by=by, progress=progress)
+        return self._drive(redrive, by=by, progress=progress, started=started)
 
     def resume_redrive(
-        self, redrive_id: str, *, by: str | None = None, progress: Progress | None = None
+        self,
+        redrive_id: str,
+        *,
+        by: str | None = None,
+        progress: Progress | None = None,
+        started: Callable[[Redrive], None] | None = None,
     ) -> ReplayReport:
         """Continue a redrive after the last letter it handled, with its filter, force and rate.
 
@@ -204,7 +211,7 @@ class DeadLetterQueue:
         if redrive is None:
             self._existing_redrive(redrive_id)
             raise JobqError(f"redrive {redrive_id} is finished: nothing is left to resume")
-        return self._drive(redrive, by=by or redrive.started_by, progress=progress)
+        return self._drive(redrive, by=by or redrive.started_by, progress=progress, started=started)
 
     def cancel_redrive(self, redrive_id: str) -> bool:
         """Stop a running redrive (from any process): it stops before its next letter. False if not running."""
@@ -233,7 +240,16 @@ class DeadLetterQueue:
             raise NotFound(f"no redrive {redrive_id}")
         return redrive
 
-    def _drive(self, redrive: Redrive, *, by: str | None, progress: Progress | None) -> ReplayReport:
+    def _drive(
+        self,
+        redrive: Redrive,
+        *,
+        by: str | None,
+        progress: Progress | None,
+        started: Callable[[Redrive], None] | None,
+    ) -> ReplayReport:
+        if started is not None:
+            started(redrive)
         letters = self._ids(DeadLetterFilter(**redrive.filters), cursor=redrive.cursor)
         replay = partial(self._replay, force=redrive.force, by=by, redrive_id=redrive.id, redrive_owner=redrive.owner)
         return run_redrive(self._app, redrive, letters, replay, progress)

@@ -49,7 +49,9 @@ def test_replay_asks_first_and_no_changes_nothing(shop: Shop) -> None:
 def test_replay_all_with_filters_after_a_yes(shop: Shop) -> None:
     result = shop.jobq("dlq", "replay", "--all", "--class", "unknown", "--tenant", "acme", input="y\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "Replayed 1 of 1 dead letter."
+    summary, state = result.stdout.splitlines()[-2:]
+    assert summary == "Replayed 1 of 1 dead letter."
+    assert state.startswith("Redrive ") and state.endswith(" finished: 1 replayed, 0 skipped of 1 matched.")
     assert [x.resolution for x in shop.letters(error_class="unknown", tenant="acme")] == ["replayed"]
     assert len(shop.letters(resolution="replayed")) == 1
 
@@ -80,8 +82,8 @@ def test_replay_refuses_what_was_replayed_unless_forced_and_says_so_per_id(shop:
 
 def test_replay_json_reports_each_outcome(shop: Shop) -> None:
     data = shop.json("dlq", "replay", "--all", "--tenant", "globex", "--yes")
-    assert set(data) == {"matched", "dry_run", "interrupted", "replayed", "results"}
-    assert (data["matched"], data["replayed"], data["interrupted"]) == (2, 2, False)
+    assert set(data) == {"matched", "dry_run", "interrupted", "replayed", "results", "redrive_id", "state"}
+    assert (data["matched"], data["replayed"], data["interrupted"], data["state"]) == (2, 2, False, "finished")
     assert {tuple(sorted(result)) for result in data["results"]} == {("dead_letter_id", "job_id", "note", "outcome")}
     assert {result["outcome"] for result in data["results"]} == {"replayed"}
 
@@ -251,3 +253,10 @@ def test_an_interrupted_replay_stops_and_reports_what_it_did(shop: Shop) -> None
     assert 0 < len(done) < 9
     assert f"Replayed {len(done)} of 9 dead letters; interrupted after {len(done)}" in out
     assert {letter.id for letter in shop.letters(resolution="replayed")} == set(done)
+    with shop.app() as app:
+        (redrive,) = app.dlq.list_redrives()
+    assert (redrive.state, redrive.replayed) == ("cancelled", len(done))  # Ctrl-C cancels the redrive
+    assert out.splitlines()[-1] == (
+        f"Redrive {redrive.id} cancelled: {len(done)} replayed, 0 skipped of 9 matched; "
+        f"resume with `jobq dlq redrives resume {redrive.id}`."
+    )

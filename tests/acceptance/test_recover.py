@@ -26,7 +26,7 @@ def test_a_whole_session_lists_shows_replays_abandons_and_exports(shop: Shop) ->
         "7", "all", "out.csv",  # export everything
         "q",
     ]  # fmt: skip
-    result = shop.jobq("recover", input="\n".join(answers) + "\n")
+    result = shop.jobq("recover", input="\n".join(answers) + "\n", env={"JOBQ_BY": "ops"})
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith(f"jobq recover — {shop.url}\n7 open failures, 2 in the recovery queue.")
@@ -38,6 +38,8 @@ def test_a_whole_session_lists_shows_replays_abandons_and_exports(shop: Shop) ->
         assert shop.letter(letter).resolution == "replayed"
     assert f"{third}  abandoned" in out
     assert (shop.letter(third).resolution, shop.letter(third).note) == ("abandoned", "no longer needed")
+    with shop.app() as app:
+        assert [app.dlq.audit_trail(letter)[0].by for letter in (first, second, third)] == ["ops"] * 3
     assert re.search(r"^2\s+00OLD0+2\s", out, re.MULTILINE)  # the recovery queue lists both pending ones
     assert "Dead-letter queue" in out and "Queues" in out
     assert "Exported 9 dead letters to out.csv (PII redacted; `jobq recover --no-redact` exports as stored)." in out

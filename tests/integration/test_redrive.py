@@ -279,3 +279,13 @@ def test_the_recovery_queue_signs_its_replays(shared_url: str, provider: Provide
             ("replayed", "recovery queue")
         ]
         assert app.dlq.count(resolution="recovered") == 1
+
+
+def test_started_names_the_redrive_before_its_first_letter(app: jobq.App) -> None:
+    make_dead(app, range(2))
+    events: list[str] = []
+    report = app.dlq.replay_many(
+        started=lambda redrive: events.append(f"started {redrive.id} {redrive.state}"),
+        progress=lambda result: events.append("letter"),
+    )
+    assert events == [f"started {report.redrive_id} running", "letter", "letter"]

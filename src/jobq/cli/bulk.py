@@ -47,6 +47,8 @@ class Selection:
 
     count: int
     ids: Iterable[str]
+    filters: dict[str, Any] | None = None
+    """The pinned filter of ``--all`` (None for ids): what a redrive replays."""
 
 
 class Declined(click.ClickException):
@@ -85,7 +87,7 @@ def select(app: App, selector: Selector, *, unresolved_only: bool) -> Selection:
     filters = pin(selector.filters)
     if unresolved_only and "resolution" not in filters:
         filters["unresolved"] = True  # open or pending recovery: what still waits for someone
-    return Selection(app.dlq.count(**filters), _matching_ids(app, filters))
+    return Selection(app.dlq.count(**filters), _matching_ids(app, filters), filters)
 
 
 def _matching_ids(app: App, filters: dict[str, Any]) -> Iterator[str]:
@@ -102,15 +104,14 @@ def _matching_ids(app: App, filters: dict[str, Any]) -> Iterator[str]:
 # -- the two changes ------------------------------------------------------------------------------
 
 
-def replay_change(app: App, *, force: bool) -> Change:
+def replay_change(app: App, *, force: bool, by: str | None) -> Change:
     """Replay each as a new job; one already replayed is refused unless ``force``."""
 
     def apply(dead_letter_id: str) -> Result:
         try:
-            return Result(dead_letter_id, "replayed", job_id=app.dlq.replay(dead_letter_id, force=force))
+            return Result(dead_letter_id, "replayed", job_id=app.dlq.replay(dead_letter_id, force=force, by=by))
         except AlreadyReplayed:
-            letter = app.dlq.get(dead_letter_id)
-            state = f"{letter.resolution} as {letter.replayed_as}" if letter and letter.replayed_as else "replayed"
+            state = resolution_of(app, dead_letter_id)
             return Result(dead_letter_id, "already_replayed", note=f"refused: already {state} (--force replays again)")
         except NotFound:
             return Result(dead_letter_id, "not_found", note="not found")
@@ -118,18 +119,24 @@ def replay_change(app: App, *, force: bool) -> Change:
     return Change("replay", "replayed", apply)
 
 
-def abandon_change(app: App, *, note: str) -> Change:
+def resolution_of(app: App, dead_letter_id: str) -> str:
+    """What became of a dead letter: ``replayed as <job>``, ``abandoned``…"""
+    letter = app.dlq.get(dead_letter_id)
+    if letter is None:
+        return "resolved"
+    return f"{letter.resolution} as {letter.replayed_as}" if letter.replayed_as else letter.resolution
+
+
+def abandon_change(app: App, *, note: str, by: str | None) -> Change:
     """Abandon each open (or pending-recovery) dead letter, with a note."""
 
     def apply(dead_letter_id: str) -> Result:
         try:
-            if app.dlq.abandon(dead_letter_id, note=note):
+            if app.dlq.abandon(dead_letter_id, note=note, by=by):
                 return Result(dead_letter_id, "abandoned")
         except NotFound:
             return Result(dead_letter_id, "not_found", note="not found")
-        letter = app.dlq.get(dead_letter_id)
-        state = letter.resolution if letter else "resolved"
-        return Result(dead_letter_id, "already_resolved", note=f"refused: already {state}")
+        return Result(dead_letter_id, "already_resolved", note=f"refused: already {resolution_of(app, dead_letter_id)}")
 
     return Change("abandon", "abandoned", apply)
 
@@ -150,20 +157,26 @@ def confirm(question: str, *, safety: Safety, past: str) -> None:
 
 def run(ctx: Context, selection: Selection, change: Change, safety: Safety, *, rate: float | None = None) -> None:
     """Count, stop there on ``--dry-run``, confirm, apply with progress and throttle, report each."""
-    count = selection.count
-    if count == 0 or safety.dry_run:
-        if ctx.as_json:
-            echo_json({"matched": count, "dry_run": safety.dry_run, change.past: 0, "results": []})
-        say(ctx, f"{plural(count, 'dead letter')} selected" + ("; dry run, nothing was changed." if count else "."))
+    if not ready(ctx, selection.count, change, safety):
         return
-    say(ctx, f"{plural(count, 'dead letter')} selected.")
-    confirm(f"{change.verb.capitalize()} {plural(count, 'dead letter')}?", safety=safety, past=change.past)
     results, interrupted = _apply_all(selection, change, rate)
-    _report(ctx, count, change, results, interrupted=interrupted)
+    report(ctx, selection.count, change.past, results, interrupted=interrupted)
     if interrupted:
         sys.exit(130)
     if any(result.outcome != change.past for result in results):
         sys.exit(1)
+
+
+def ready(ctx: Context, count: int, change: Change, safety: Safety) -> bool:
+    """Say how many are selected; False when none are or on ``--dry-run``, else True after a yes."""
+    if count == 0 or safety.dry_run:
+        if ctx.as_json:
+            echo_json({"matched": count, "dry_run": safety.dry_run, change.past: 0, "results": []})
+        say(ctx, f"{plural(count, 'dead letter')} selected" + ("; dry run, nothing was changed." if count else "."))
+        return False
+    say(ctx, f"{plural(count, 'dead letter')} selected.")
+    confirm(f"{change.verb.capitalize()} {plural(count, 'dead letter')}?", safety=safety, past=change.past)
+    return True
 
 
 def _apply_all(selection: Selection, change: Change, rate: float | None) -> tuple[list[Result], bool]:
@@ -182,25 +195,34 @@ def _apply_all(selection: Selection, change: Change, rate: float | None) -> tupl
     return results, False
 
 
-def describe(change: Change, result: Result) -> str:
+def describe(past: str, result: Result) -> str:
     """One line per dead letter: ``<id>  replayed as <job>``, ``<id>  refused: already abandoned``."""
-    what = f"{change.past} as {result.job_id}" if result.job_id else result.note or result.outcome
+    what = f"{past} as {result.job_id}" if result.job_id else result.note or result.outcome
     return f"{result.dead_letter_id}  {what}"
 
 
-def _report(ctx: Context, count: int, change: Change, results: list[Result], *, interrupted: bool) -> None:
-    done = sum(result.outcome == change.past for result in results)
+def report(
+    ctx: Context,
+    count: int,
+    past: str,
+    results: list[Result],
+    *,
+    interrupted: bool,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """A line per dead letter and a summary (``past``: what was done, ``replayed``), or one JSON document."""
+    done = sum(result.outcome == past for result in results)
     if ctx.as_json:
         echo_json({
-            "matched": count, "dry_run": False, "interrupted": interrupted, change.past: done,
-            "results": [dataclasses.asdict(result) for result in results],
+            "matched": count, "dry_run": False, "interrupted": interrupted, past: done,
+            "results": [dataclasses.asdict(result) for result in results], **(extra or {}),
         })  # fmt: skip
     else:
         for result in results:
-            click.echo(describe(change, result))
-    summary = f"{change.past.capitalize()} {done:,} of {plural(count, 'dead letter')}"
+            click.echo(describe(past, result))
+    summary = f"{past.capitalize()} {done:,} of {plural(count, 'dead letter')}"
     if done < len(results):
-        summary += f"; {len(results) - done:,} not {change.past} (see above)"
+        summary += f"; {len(results) - done:,} not {past} (see above)"
     if interrupted:
         summary += f"; interrupted after {len(results):,}, the rest were left as they were"
     say(ctx, summary + ".")

@@ -83,12 +83,12 @@ def _show_history(errors: Sequence[Any], *, final_traceback: str = "") -> None:
 
 
 def show_stats(stats: dict[str, Any]) -> None:
-    """The ``stats()`` dict as three small tables."""
+    """The ``stats()`` dict as small tables: the DLQ, recovery, classes, queues and hook deliveries."""
     dlq = stats["dlq"]
     recovery = dlq["recovery"]
-    summary = table("total failed", "permanent", "last 24 h", "avg attempts", title="Dead-letter queue")
+    summary = table("total failed", "permanent", "last 24 h", "avg attempts", "pruned", title="Dead-letter queue")
     summary.add_row(*(text(f"{dlq[key]:,}") for key in ("total_failed", "permanent_failures", "last_24h")),
-                    text(f"{dlq['avg_retries']:g}"))  # fmt: skip
+                    text(f"{dlq['avg_retries']:g}"), text(f"{dlq['pruned']:,}"))  # fmt: skip
     show(summary)
     states = table("in recovery", "pending", "recovered", "abandoned", title="Recovery")
     states.add_row(
@@ -105,3 +105,6 @@ def show_stats(stats: dict[str, Any]) -> None:
     if not stats["queues"]:
         queues.add_row(text("(no jobs)", "dim"), *("" for _ in states_order))
     show(queues)
+    hooks = table("pending", "delivered", "failed", title="Hook deliveries")
+    hooks.add_row(*(text(f"{stats['hooks'][state]:,}") for state in ("pending", "delivered", "failed")))
+    show(hooks)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.text import Text
 
-UNCAPPED = ("#", "id", "sample")
+UNCAPPED = ("#", "id", "sample", "dead letter")
 """Columns never capped: ids are for copying."""
 UNCUT = (*UNCAPPED, "class", "att", "count")
 """Columns not narrowed to fit a small terminal (the rest lose characters, widest first)."""
@@ -21,11 +21,20 @@ MESSAGE_ROOM = 32
 """The least room worth giving a message on its row; below that it gets a line of its own."""
 
 
-def listing(headers: Sequence[str], rows: Sequence[tuple[Sequence[Text], Text]], *, cap: int = 24) -> Group:
+def listing(
+    headers: Sequence[str],
+    rows: Sequence[tuple[Sequence[Text], Text]],
+    *,
+    cap: int = 24,
+    uncut: Sequence[str] = (),
+    wrap: bool = False,
+) -> Group:
     """Rows of short cells, each row ending with a message cut to the terminal width.
 
     On a wide terminal the message ends the row; on a narrow one (the id alone takes 26 columns) it goes on
-    the line below, indented, so that it still gets most of the width instead of a few characters.
+    the line below, indented, so that it still gets most of the width instead of a few characters. ``uncut``
+    names more columns never narrowed to fit; with ``wrap``, messages are never cut either: one that does not
+    fit on its row goes below and wraps.
     """
     from rich.console import Group
     from rich.text import Text
@@ -35,8 +44,9 @@ def listing(headers: Sequence[str], rows: Sequence[tuple[Sequence[Text], Text]],
     caps = [999 if header in UNCAPPED else cap for header in headers[:-1]]
     for cells, _ in rows:
         widths = [min(max(known, cell.cell_len), most) for known, cell, most in zip(widths, cells, caps, strict=True)]
-    inline = width - sum(widths) - 2 * len(widths) >= MESSAGE_ROOM
-    widths = _fit(widths, room=width - 2 * (len(widths) - 1), headers=headers)
+    room = width - sum(widths) - 2 * len(widths)
+    inline = room >= MESSAGE_ROOM and not (wrap and any(message.cell_len > room for _, message in rows))
+    widths = _fit(widths, room=width - 2 * (len(widths) - 1), headers=headers, uncut=(*UNCUT, *uncut))
 
     def line(cells: Sequence[Text], message: Text | None) -> list[Text]:
         padded = []
@@ -51,8 +61,9 @@ def listing(headers: Sequence[str], rows: Sequence[tuple[Sequence[Text], Text]],
             lines = [first + Text("  ") + message]
         else:
             lines = [first, Text("    ") + message]
-        for item in lines:
-            item.truncate(width, overflow="ellipsis")
+        for number, item in enumerate(lines):
+            if not (wrap and number):
+                item.truncate(width, overflow="ellipsis")
             item.rstrip()
         return lines
 
@@ -63,10 +74,10 @@ def listing(headers: Sequence[str], rows: Sequence[tuple[Sequence[Text], Text]],
     return Group(*output)
 
 
-def _fit(widths: list[int], *, room: int, headers: Sequence[str]) -> list[int]:
+def _fit(widths: list[int], *, room: int, headers: Sequence[str], uncut: Sequence[str]) -> list[int]:
     """Narrow the widest cuttable columns, one character at a time, until the row fits in ``room``."""
     widths = list(widths)
-    floors = [width if header in UNCUT else min(len(header), 4) for header, width in zip(headers, widths, strict=False)]
+    floors = [width if header in uncut else min(len(header), 4) for header, width in zip(headers, widths, strict=False)]
     while sum(widths) > room:
         widest = max(range(len(widths)), key=lambda index: (widths[index] - floors[index], widths[index]))
         if widths[widest] <= floors[widest]:

@@ -1,4 +1,4 @@
-"""Options several commands share: filters, ``--json``, and the safety switches of bulk changes.
+"""Options several commands share: filters, ``--json``, ``--by``, and the safety switches of bulk changes.
 
 Every option names its environment variable in ``--help`` (click derives ``JOBQ_<COMMAND>_<OPTION>``).
 Shared options reach the command as one value (``filters``, ``bulk``) instead of a dozen parameters.
@@ -49,6 +49,26 @@ def no_redact_option(help: str = NO_REDACT_HELP) -> Callable[[F], F]:
     """``--no-redact`` after the command, as well as before it (the same ``JOBQ_NO_REDACT``)."""
     return option("--no-redact", is_flag=True, expose_value=False, callback=_set_no_redact, envvar="JOBQ_NO_REDACT",
                   help=help)  # fmt: skip
+
+
+def os_user() -> str | None:
+    """The OS user name, or None when the system cannot say (no passwd entry and no ``USER``)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # OSError from 3.13, KeyError before: either way, nobody is named
+        return None
+
+
+def _named(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None  # --by '' names nobody
+
+
+def by_option(fn: F) -> F:
+    """``--by NAME``: who makes a change, kept in the audit trail; passed to the command as ``by``."""
+    return option("--by", metavar="NAME", envvar="JOBQ_BY", default=os_user, show_default="your OS user name",
+                  callback=_named, help="Who makes the change, for the audit trail.")(fn)  # fmt: skip
 
 
 def limit_option(fn: F) -> F:

@@ -10,11 +10,12 @@ import dataclasses
 import functools
 import json
 import os
+import shlex
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -94,6 +95,39 @@ def timestamp(moment: datetime | None) -> str:
     return f"{moment.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')} ({relative(moment)})"
 
 
+def shown_filter(redactor: Redactor, filters: Mapping[str, Any]) -> dict[str, Any]:
+    """A filter as a redrive or a purge stored it, to show: times (unix seconds) as datetimes, and the searched
+    text redacted (an operator may have searched for a phone number), as the HTTP API shows it."""
+    shown = dict(filters)
+    for name in ("since", "until"):
+        if isinstance(shown.get(name), int | float):
+            shown[name] = datetime.fromtimestamp(shown[name], UTC)
+    if isinstance(shown.get("search"), str):
+        shown["search"] = redactor.text(shown["search"])
+    return shown
+
+
+def filter_flags(filters: Mapping[str, Any], *, pinned_at: datetime | None = None) -> str:
+    """A ``shown_filter`` as the ``dlq`` options that select the same letters: ``--tenant acme --class unknown``.
+
+    An ``until`` within a minute of ``pinned_at`` is left out: that is the "now" a bulk change pins, not the
+    operator's choice.
+    """
+    flags: list[str] = []
+    for key, value in filters.items():
+        if key == "unresolved":
+            continue  # what --all selects unless told otherwise
+        if isinstance(value, datetime):
+            if key == "until" and pinned_at and abs((value - pinned_at).total_seconds()) < 60:
+                continue
+            value = value.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+        flags += [f"--{_FLAG_NAMES.get(key, key)}", shlex.quote(str(value))]
+    return " ".join(flags)
+
+
+_FLAG_NAMES = {"error_class": "class"}
+
+
 def one_line(text: str) -> str:
     """Whitespace (newlines included) folded into single spaces."""
     return " ".join(text.split())
@@ -155,8 +189,13 @@ def job_json(job: Job) -> dict[str, Any]:
 
 def group_json(group: DeadLetterGroup) -> dict[str, Any]:
     """A group of dead letters: value, count, first/last seen and a sample."""
+    return record_json(group)
+
+
+def record_json(record: Any) -> dict[str, Any]:
+    """A frozen record (a group, a redrive, an audit entry) with its field names as keys, times as ISO 8601."""
     return {key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in dataclasses.asdict(group).items()}  # fmt: skip
+            for key, value in dataclasses.asdict(record).items()}  # fmt: skip
 
 
 def redacted_groups(redactor: Redactor, groups: list[DeadLetterGroup]) -> list[DeadLetterGroup]:

@@ -20,7 +20,7 @@ from jobq.cli.context import Context
 from jobq.cli.details import show_dead_letter, show_stats
 from jobq.cli.dlq.transfer import export_to
 from jobq.cli.listings import dead_letters_table
-from jobq.cli.options import no_redact_option
+from jobq.cli.options import by_option, no_redact_option
 from jobq.cli.output import plural, show
 from jobq.job import Resolution
 from jobq.redact import Redactor
@@ -38,25 +38,27 @@ MENU = """\
 
 
 @click.command()
+@by_option
 @no_redact_option()
 @click.pass_obj
-def recover(ctx: Context) -> None:
+def recover(ctx: Context, by: str | None) -> None:
     """Interactive recovery tool: a menu over plain stdin/stdout.
 
     List failures, stats, the recovery queue, one failure in full, replay, abandon, export (PII redacted
     in what it shows and exports, unless --no-redact).
     """
     app = ctx.app()
-    Session(app, ctx.redactor(app)).run()
+    Session(app, ctx.redactor(app), by=by).run()
 
 
 class Session:
-    """One recovery session: the app, what it shows through, and the ids of the last list shown (so ``3`` can
-    mean its third row)."""
+    """One recovery session: the app, what it shows through, who makes its changes, and the ids of the last list
+    shown (so ``3`` can mean its third row)."""
 
-    def __init__(self, app: App, redactor: Redactor) -> None:
+    def __init__(self, app: App, redactor: Redactor, *, by: str | None = None) -> None:
         self.app = app
         self.redactor = redactor
+        self.by = by
         self.listed: list[str] = []
 
     def run(self) -> None:
@@ -130,7 +132,9 @@ class Session:
 
     def replay(self) -> None:
         """Replay the picked failures, after a yes."""
-        self._change(replay_change(self.app, force=False), self.pick("replay which (# or ids; all = the list)"))
+        self._change(
+            replay_change(self.app, force=False, by=self.by), self.pick("replay which (# or ids; all = the list)")
+        )
 
     def abandon(self) -> None:
         """Abandon the picked failures with a note, after a yes."""
@@ -139,7 +143,7 @@ class Session:
         if ids and not note:
             click.echo("A note is needed: nothing was abandoned.")
             return
-        self._change(abandon_change(self.app, note=note or ""), ids)
+        self._change(abandon_change(self.app, note=note or "", by=self.by), ids)
 
     def _change(self, change: Change, ids: list[str]) -> None:
         if not ids:
@@ -148,7 +152,7 @@ class Session:
             click.echo(f"Nothing was {change.past}.")
             return
         for dead_letter_id in ids:
-            click.echo(describe(change, change.apply(dead_letter_id)))
+            click.echo(describe(change.past, change.apply(dead_letter_id)))
 
     def export(self) -> None:
         """Write open failures, the recovery queue, or everything to a file."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from jobq.cli.dlq.audit import audit
 from jobq.cli.dlq.browse import groups, inspect, list_dead
+from jobq.cli.dlq.redrives import redrives
 from jobq.cli.dlq.repair import abandon, purge, replay
 from jobq.cli.dlq.transfer import export, import_dead
 
@@ -29,5 +31,5 @@ def dlq() -> None:
     """Triage the dead-letter queue."""
 
 
-for command in (list_dead, inspect, groups, replay, abandon, purge, export, import_dead):
+for command in (list_dead, inspect, groups, replay, abandon, purge, export, import_dead, redrives, audit):
     dlq.add_command(command)

@@ -8,6 +8,7 @@ import click
 
 from jobq.cli.context import Context
 from jobq.cli.details import show_dead_letter
+from jobq.cli.dlq.audit import redacted_entry, show_trail
 from jobq.cli.listings import dead_letters_table, groups_table
 from jobq.cli.options import dead_letter_filters, json_option, limit_option, no_redact_option, option
 from jobq.cli.output import dead_letter_json, echo_json, group_json, plural, redacted_groups, show
@@ -49,15 +50,20 @@ def list_dead(ctx: Context, filters: dict[str, Any], limit: int, cursor: str | N
 @no_redact_option()
 @click.pass_obj
 def inspect(ctx: Context, dead_letter_id: str) -> None:
-    """One dead letter in full: payload, history, tracebacks (PII redacted unless --no-redact)."""
-    found = ctx.app().dlq.get(dead_letter_id)
+    """One dead letter in full: payload, history, tracebacks, and who changed it (PII redacted unless --no-redact)."""
+    app = ctx.app()
+    found = app.dlq.get(dead_letter_id)
     if found is None:
         raise NotFound(f"no dead letter {dead_letter_id}")
-    letter = ctx.redactor().dead_letter(found)
+    redactor = ctx.redactor(app)
+    letter = redactor.dead_letter(found)
     if ctx.as_json:
         echo_json(dead_letter_json(letter))
-    else:
-        show_dead_letter(letter)
+        return
+    show_dead_letter(letter)
+    trail = app.dlq.audit_trail(dead_letter_id)
+    if trail:
+        show_trail(dead_letter_id, [redacted_entry(redactor, entry) for entry in trail])
 
 
 @click.command()
