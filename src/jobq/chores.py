@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from jobq.alerting import Alerting, raise_alerts
@@ -57,22 +58,36 @@ class Chores:
     def finish(self) -> None:
         """A burst worker's last round: every chore once, then what the hooks have due (a few batches at most)."""
         self._next_alerts = self._next_quota = 0.0
-        for _ in range(BURST_DELIVERY_ROUNDS):
-            if not self._round():
+        for number in range(BURST_DELIVERY_ROUNDS):
+            if not self._round(every_chore=number == 0):
                 return
 
-    def _round(self) -> bool:
-        """The chores that are due; True when more hook deliveries may be waiting right away."""
+    def _round(self, *, every_chore: bool = False) -> bool:
+        """The chores that are due; True when more hook deliveries may be waiting right away.
+
+        Alerts and the quota are shared: when this worker's clock says they are due, it still takes the turn
+        from the database, so that of all the workers one does each (``every_chore`` skips that: a burst
+        worker's last round does everything once).
+        """
         now = self.app.clock()
         if self.quota is not None and now >= self._next_quota:
             self._next_quota = now + self.quota.every
-            _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
+            if every_chore or self._turn("quota", now, self.quota.every):
+                _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
         if self.alerting is not None and now >= self._next_alerts:
             self._next_alerts = now + self.alerting.every
-            _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
+            if every_chore or self._turn("alerts", now, self.alerting.every):
+                _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
         if self.hooks is None:
             return False
         return bool(_guarded("deliver hooks", deliver_due, self.app, self.hooks) == OUTBOX_BATCH)
+
+
+    def _turn(self, chore: str, now: float, every: float) -> bool:
+        # The turn comes back a little early, so that the first worker whose own timer fires takes it: the chore
+        # runs about once a period, whatever the number of workers and however their timers drift.
+        claim = partial(self.app.backend.claim_chore, chore, now=now, every=every * 0.9)
+        return bool(_guarded(f"take the turn to {chore}", claim))
 
 
 def _guarded(what: str, chore: Callable[..., Any], *args: Any) -> Any:

@@ -195,3 +195,37 @@ def test_racing_pruners_archive_each_letter_once(shared_url: str) -> None:
     finally:
         for store in backends:
             store.close()
+
+
+# -- shared chores ---------------------------------------------------------------------------------
+
+
+def test_a_chore_turn_goes_to_one_worker_a_period(backend: Backend) -> None:
+    assert backend.claim_chore("alerts", now=NOW, every=60) is True
+    assert backend.claim_chore("alerts", now=NOW + 1, every=60) is False, "taken for this period"
+    assert backend.claim_chore("quota", now=NOW + 1, every=60) is True, "each chore has its own turn"
+    assert backend.claim_chore("alerts", now=NOW + 59.9, every=60) is False
+    assert backend.claim_chore("alerts", now=NOW + 60, every=60) is True
+
+
+def test_racing_workers_take_a_chore_turn_once(shared_url: str) -> None:
+    backends = [open_backend(shared_url) for _ in range(4)]
+    for store in backends:
+        store.migrate()
+    won: list[bool] = []
+    start = threading.Barrier(len(backends))
+
+    def claim(store: Backend) -> None:
+        start.wait()
+        won.append(store.claim_chore("alerts", now=NOW, every=60))
+
+    threads = [threading.Thread(target=claim, args=(store,)) for store in backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert sorted(won) == [False, False, False, True]
+    finally:
+        for store in backends:
+            store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -175,3 +176,30 @@ def test_new_fingerprint_window_zero_turns_that_alert_off(url: str) -> None:
         work(app)
         assert alerts(seen) == []
         assert app.dlq.count(since=timedelta(hours=1)) == 1
+
+
+def test_of_many_running_workers_one_evaluates_per_period(shared_url: str) -> None:
+    seen: list[HookEvent] = []
+    evaluations: list[str] = []
+    alerting = jobq.Alerting(jobq.Thresholds(last_24h=100), every=0.3)
+    apps = [failing_app(shared_url, seen, alerting=alerting) for _ in range(3)]
+    workers = [jobq.Worker(app) for app in apps]
+    for app in apps:
+        real = app.backend.new_fingerprints
+        app.backend.new_fingerprints = lambda *, since, real=real: evaluations.append("x") or real(since=since)  # type: ignore[method-assign]
+    threads = [threading.Thread(target=w.run, kwargs={"install_signal_handlers": False}) for w in workers]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(2.0)
+    finally:
+        for worker in workers:
+            worker.stop()
+        for thread in threads:
+            thread.join(10)
+        for app in apps:
+            app.close()
+    periods = (time.monotonic() - started) / 0.3
+    # Three workers, each with its own 0.3 s timer: without the shared turn, about 3 evaluations a period.
+    assert 1 <= len(evaluations) <= periods + 2, (len(evaluations), periods)

@@ -244,6 +244,10 @@ class UpkeepStore(Protocol):
         """
         ...
 
+    def claim_chore(self, name: str, *, now: float, every: float) -> bool:
+        """Take the turn of a chore all workers share, due every ``every`` seconds: True for one worker a turn."""
+        ...
+
     def prune_dead(
         self, *, keep: int | None, before: float | None, limit: int, archive: Callable[[list[DeadLetter]], object]
     ) -> int:

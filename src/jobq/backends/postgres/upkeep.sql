@@ -45,3 +45,9 @@ SELECT {columns} FROM dead_letters
 
 -- name: delete_dead_letters
 DELETE FROM dead_letters WHERE id = ANY(%(ids)s::text[]);
+
+-- name: claim_chore
+-- Takes the chore's turn when it is due (or new); a worker that finds it taken skips it.
+INSERT INTO chores (name, next_at) VALUES (%(name)s, %(next_at)s)
+ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at WHERE chores.next_at <= %(now)s
+RETURNING name;

@@ -48,6 +48,12 @@ class Upkeep:
                 conn.executemany(SQL["add_alert_to_outbox"], events)
         return fired
 
+    def claim_chore(self, name: str, *, now: float, every: float) -> bool:
+        """The chore's turn, when due."""
+        params = {"name": name, "now": now, "next_at": now + every}
+        with self._db.write() as conn:
+            return conn.execute(SQL["claim_chore"], params).fetchone() is not None
+
     def prune_dead(
         self, *, keep: int | None, before: float | None, limit: int, archive: Callable[[list[DeadLetter]], object]
     ) -> int:

@@ -36,3 +36,9 @@ SELECT * FROM dead_letters
 
 -- name: delete_dead_letter
 DELETE FROM dead_letters WHERE id = ?;
+
+-- name: claim_chore
+-- Takes the chore's turn when it is due (or new); a worker that finds it taken skips it.
+INSERT INTO chores (name, next_at) VALUES (:name, :next_at)
+ON CONFLICT (name) DO UPDATE SET next_at = excluded.next_at WHERE chores.next_at <= :now
+RETURNING name;

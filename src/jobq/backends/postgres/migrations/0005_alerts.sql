@@ -8,3 +8,10 @@ CREATE TABLE alert_state (
     fired_at   double precision NOT NULL,
     cleared_at double precision
 );
+
+-- When a chore shared by all workers (evaluating alerts, keeping the quota) is next due: one worker claims
+-- each turn, so a hundred workers cost the database what one does.
+CREATE TABLE chores (
+    name    text COLLATE "C" PRIMARY KEY,
+    next_at double precision NOT NULL
+);

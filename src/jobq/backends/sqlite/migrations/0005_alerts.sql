@@ -8,3 +8,10 @@ CREATE TABLE alert_state (
     fired_at   REAL NOT NULL,
     cleared_at REAL
 ) STRICT;
+
+-- When a chore shared by all workers (evaluating alerts, keeping the quota) is next due: one worker claims
+-- each turn, so a hundred workers cost the database what one does.
+CREATE TABLE chores (
+    name    TEXT PRIMARY KEY,
+    next_at REAL NOT NULL
+) STRICT;
