@@ -51,9 +51,6 @@ def raise_alerts(app: App, alerting: Alerting) -> list[str]:
     window = alerting.thresholds.new_fingerprint_window
     new = app.backend.new_fingerprints(since=now - window) if window > 0 else []
     names = [*above, *(f"{NEW_FINGERPRINT}:{fingerprint}" for fingerprint, _first, _count in new)]
-    if not names:
-        app.backend.fire_alerts([], now=now, quiet=alerting.quiet, compose=lambda fired: [])  # clears the rest
-        return []
     samples = _samples(app, window) if new else {}
 
     def compose(fired: list[str]) -> list[Mapping[str, Any]]:
@@ -63,7 +60,7 @@ def raise_alerts(app: App, alerting: Alerting) -> list[str]:
             events.append(_new_failures_event(fresh, samples, now))
         return events
 
-    fired = app.backend.fire_alerts(names, now=now, quiet=alerting.quiet, compose=compose)
+    fired = app.backend.fire_alerts(names, now=now, quiet=alerting.quiet, compose=compose)  # also clears the rest
     for name in fired:
         log.warning("Alert: %s", above[name] if name in above else f"new failure {name.partition(':')[2]}")
     return fired

@@ -334,7 +334,7 @@ class App:
 
         worker = Worker(
             self, concurrency=concurrency, queues=queues, burst=burst,
-            dependencies={**self.dependencies, **(dependencies or {})}, grace=grace, prefetch=prefetch,
+            dependencies=dependencies, grace=grace, prefetch=prefetch,
         )  # fmt: skip
         return worker.run(install_signal_handlers=install_signal_handlers)
 

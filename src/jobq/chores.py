@@ -40,8 +40,8 @@ class Chores:
         self.quota: Quota | None = app.quota
         self.due = threading.Event()
         """Set when hook deliveries may be waiting (a dead letter was just committed)."""
-        self._next_alerts = 0.0
-        self._next_quota = 0.0
+        self._next: dict[str, float] = {}
+        """When this worker's own timer next looks at each shared chore."""
 
     @property
     def any(self) -> bool:
@@ -57,7 +57,7 @@ class Chores:
 
     def finish(self) -> None:
         """A burst worker's last round: every chore once, then what the hooks have due (a few batches at most)."""
-        self._next_alerts = self._next_quota = 0.0
+        self._next.clear()
         for number in range(BURST_DELIVERY_ROUNDS):
             if not self._round(every_chore=number == 0):
                 return
@@ -70,20 +70,21 @@ class Chores:
         worker's last round does everything once).
         """
         now = self.app.clock()
-        if self.quota is not None and now >= self._next_quota:
-            self._next_quota = now + self.quota.every
-            if every_chore or self._turn("quota", now, self.quota.every):
-                _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
-        if self.alerting is not None and now >= self._next_alerts:
-            self._next_alerts = now + self.alerting.every
-            if every_chore or self._turn("alerts", now, self.alerting.every):
-                _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
+        if self.quota is not None and self._due("quota", self.quota.every, now, every_chore):
+            _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
+        if self.alerting is not None and self._due("alerts", self.alerting.every, now, every_chore):
+            _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
         if self.hooks is None:
             return False
         return bool(_guarded("deliver hooks", deliver_due, self.app, self.hooks) == OUTBOX_BATCH)
 
-
-    def _turn(self, chore: str, now: float, every: float) -> bool:
+    def _due(self, chore: str, every: float, now: float, every_chore: bool) -> bool:
+        """Whether this worker does ``chore`` now: its own timer says so, and it took the turn (or must)."""
+        if now < self._next.get(chore, 0.0):
+            return False
+        self._next[chore] = now + every
+        if every_chore:
+            return True
         # The turn comes back a little early, so that the first worker whose own timer fires takes it: the chore
         # runs about once a period, whatever the number of workers and however their timers drift.
         claim = partial(self.app.backend.claim_chore, chore, now=now, every=every * 0.9)

@@ -114,7 +114,7 @@ class Worker:
         # By default, the queues of the tasks this worker can run: a job no worker knows stays queued.
         self.queues: Sequence[str] = list(queues) if queues else sorted({t.options.queue for t in app.tasks.values()})
         self.burst = burst
-        self.dependencies = dict(dependencies or {})
+        self.dependencies = {**app.dependencies, **(dependencies or {})}  # ours win over the app's
         self.grace = grace
         self.prefetch = prefetch if prefetch is not None else max(64, 4 * concurrency)
         self.summary = WorkerSummary(self.id)

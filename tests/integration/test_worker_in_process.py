@@ -203,7 +203,10 @@ def test_handlers_get_dependencies_from_the_app_and_the_worker_overrides_them(ur
         send.enqueue(to="second")
         work(app, dependencies={"provider": from_worker})
 
-        assert (from_app.sent, from_worker.sent, regions) == (["first"], ["second"], ["eu", "eu"])
+        send.enqueue(to="third")
+        jobq.Worker(app, burst=True).run(install_signal_handlers=False)  # a Worker made by hand: the app's too
+
+        assert (from_app.sent, from_worker.sent, regions) == (["first", "third"], ["second"], ["eu", "eu", "eu"])
         stored = [job.payload for job in app.list_jobs()]
         assert all(set(p["kwargs"]) == {"to"} for p in stored), "dependencies are never stored in payloads"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from jobq.backends.contract import DeadLetterFilter, DeadLetterSummary, JobFilter
@@ -24,6 +25,8 @@ from jobq.job import (
     Resolution,
 )
 from jobq.payload import dumps as dump_payload
+from jobq.tally import COUNTER
+from jobq.tally import Key as TallyKey
 
 Row = Mapping[str, Any]
 
@@ -238,6 +241,11 @@ def expired_lease_from_row(row: Row) -> ExpiredLease:
         worker=row["worker"],
         started_at=row["started_at"],
     )
+
+
+def pruned_tally(letters: Sequence[DeadLetter]) -> dict[TallyKey, float]:
+    """The ``dlq_pruned`` counters a prune of ``letters`` adds, by queue."""
+    return {("dlq_pruned", queue, COUNTER): float(count) for queue, count in Counter(x.queue for x in letters).items()}
 
 
 def summary_from_row(row: Row, by_class: dict[str, int], by_resolution: dict[str, int]) -> DeadLetterSummary:

@@ -79,7 +79,7 @@ def worker(ctx: Context, queues: str | None, concurrency: int, burst: bool, grac
 
 def _work(app: App, options: dict[str, Any], *, running: Callable[[], None] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
-    worker = Worker(app, dependencies=app.dependencies, **options)
+    worker = Worker(app, **options)
     if running is not None:
 
         def tell_when_running() -> None:  # the supervisor signals us once our handlers are in place

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,9 +10,8 @@ from jobq.backends.postgres.connection import Database
 from jobq.backends.postgres.dead_letters import storable_text
 from jobq.backends.postgres.statements import DEAD_COLUMNS, add_to_tally, dict_rows
 from jobq.backends.queries import load_queries
-from jobq.backends.records import dead_letter_from_row
+from jobq.backends.records import dead_letter_from_row, pruned_tally
 from jobq.job import DeadLetter, new_id
-from jobq.tally import COUNTER
 
 SQL = load_queries("jobq.backends.postgres", "upkeep.sql")
 NO_BOUND = 2**62  # an OFFSET past any table ("OFFSET NULL" would mean none at all)
@@ -63,8 +61,7 @@ class Upkeep:
                 return 0
             archive(letters)
             conn.execute(SQL["delete_dead_letters"], {"ids": [letter.id for letter in letters]})
-            by_queue = Counter(letter.queue for letter in letters)
-            add_to_tally(conn, {("dlq_pruned", queue, COUNTER): float(count) for queue, count in by_queue.items()})
+            add_to_tally(conn, pruned_tally(letters))
         return len(letters)
 
 

@@ -4,15 +4,13 @@ so racing workers take turns and the second finds the work done."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jobq.backends.queries import load_queries
-from jobq.backends.records import dead_letter_from_row
+from jobq.backends.records import dead_letter_from_row, pruned_tally
 from jobq.backends.sqlite.connection import Connections
 from jobq.job import DeadLetter, new_id
-from jobq.tally import COUNTER
 
 SQL = load_queries("jobq.backends.sqlite", "upkeep.sql")
 QUEUE_SQL = load_queries("jobq.backends.sqlite", "queries.sql")
@@ -65,9 +63,5 @@ class Upkeep:
                 return 0
             archive(letters)
             conn.executemany(SQL["delete_dead_letter"], [(letter.id,) for letter in letters])
-            by_queue = Counter(letter.queue for letter in letters)
-            conn.executemany(
-                QUEUE_SQL["add_to_tally"],
-                [("dlq_pruned", queue, COUNTER, float(count)) for queue, count in sorted(by_queue.items())],
-            )
+            conn.executemany(QUEUE_SQL["add_to_tally"], [(*key, value) for key, value in pruned_tally(letters).items()])
         return len(letters)
