@@ -17,7 +17,7 @@ from jobq.dlq import DeadLetterQueue
 from jobq.errors import JobqError
 from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
-from jobq.payload import build as build_payload
+from jobq.payload import encode as encode_payload
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
 from jobq.redact import Redactor
@@ -243,12 +243,13 @@ class App:
         priority = priority if priority is not None else (options.priority if options else 0)
         jobs = []
         for args, kwargs in calls:
-            payload = build_payload(args, kwargs)
+            payload, text = encode_payload(args, kwargs)
             if task is not None:
                 task.check_arguments(args, kwargs, at_enqueue=True)
             jobs.append(NewJob(
                 id=JobId(new_id()), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
                 run_at=due, created_at=now, priority=priority, tenant=tenant, key=key, unique_key=unique_key,
+                payload_text=text,
             ))  # fmt: skip
         return jobs
 
@@ -282,10 +283,17 @@ class App:
         where = JobFilter(status=status, queue=queue, task=task, tenant=tenant, key=key)
         return self.backend.list_jobs(where, limit=limit, cursor=cursor)
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Jobs by queue and state: ``{queue: {queued, scheduled, running, succeeded, dead}}``.
+
+        One grouped query and nothing else (no DLQ summary, no hook counts): cheap enough for an autoscaler
+        or a health check to poll. ``scheduled`` counts queued jobs not due yet.
+        """
+        return queue_stats(self.backend, now=self.clock())
+
     def stats(self) -> dict[str, Any]:
         """Counts of the queue and the DLQ, in the shape of SPEC section 3, and hook deliveries by state."""
-        return {**self.dlq.stats(), "queues": queue_stats(self.backend, now=self.clock()),
-                "hooks": hook_stats(self.backend.outbox_counts())}  # fmt: skip
+        return {**self.dlq.stats(), "queues": self.counts(), "hooks": hook_stats(self.backend.outbox_counts())}
 
     def metrics(self) -> Metrics:
         """Every worker's counters (processed, succeeded, failed, dead_lettered, replayed) and histograms
@@ -323,7 +331,6 @@ class App:
         burst: bool = False,
         dependencies: Mapping[str, Any] | None = None,
         grace: float = 30.0,
-        prefetch: int | None = None,
         install_signal_handlers: bool = True,
     ) -> WorkerSummary:
         """Run a worker in this thread until stopped (SIGTERM/SIGINT), or, with ``burst``, until idle.
@@ -334,7 +341,7 @@ class App:
 
         worker = Worker(
             self, concurrency=concurrency, queues=queues, burst=burst,
-            dependencies=dependencies, grace=grace, prefetch=prefetch,
+            dependencies=dependencies, grace=grace,
         )  # fmt: skip
         return worker.run(install_signal_handlers=install_signal_handlers)
 

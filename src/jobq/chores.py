@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from jobq.alerting import Alerting, raise_alerts
 from jobq.errors import StorageError
 from jobq.hooks import Hooks
-from jobq.outbox import BATCH as OUTBOX_BATCH
-from jobq.outbox import deliver_due
+from jobq.outbox import BATCH, deliver_due, deliver_last
 from jobq.quota import Quota, enforce_quota
 
 if TYPE_CHECKING:
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("jobq.worker")
 
 POLL = 1.0  # seconds between looks at the outbox when nothing woke the thread
-BURST_DELIVERY_ROUNDS = 5  # a burst worker delivers at most this many batches before it returns
 
 
 class Chores:
@@ -49,34 +47,35 @@ class Chores:
         return self.hooks is not None or self.quota is not None
 
     def run(self, halt: threading.Event) -> None:
-        """Do the chores as they come due until ``halt``."""
+        """Do the chores as they come due until ``halt`` (which also cuts a batch of deliveries short)."""
         while not halt.is_set():
-            if not self._round():
+            self._shared_chores()
+            deliver = partial(deliver_due, halt=halt)
+            if self.hooks is None or _guarded("deliver hooks", deliver, self.app, self.hooks) != BATCH:
                 self.due.wait(POLL)
                 self.due.clear()
 
     def finish(self) -> None:
-        """A burst worker's last round: every chore once, then what the hooks have due (a few batches at most)."""
+        """A burst worker's last round: every chore once, then what the hooks have due, within a short budget
+        (``jobq.outbox.LAST_PASS_BUDGET``): a hanging receiver must not keep a stopping worker.
+        """
         self._next.clear()
-        for number in range(BURST_DELIVERY_ROUNDS):
-            if not self._round(every_chore=number == 0):
-                return
+        self._shared_chores(every_chore=True)
+        if self.hooks is not None:
+            _guarded("deliver hooks", deliver_last, self.app, self.hooks)
 
-    def _round(self, *, every_chore: bool = False) -> bool:
-        """The chores that are due; True when more hook deliveries may be waiting right away.
+    def _shared_chores(self, *, every_chore: bool = False) -> None:
+        """Alerts and the quota, when due.
 
-        Alerts and the quota are shared: when this worker's clock says they are due, it still takes the turn
-        from the database, so that of all the workers one does each (``every_chore`` skips that: a burst
-        worker's last round does everything once).
+        They are shared: when this worker's clock says they are due, it still takes the turn from the database,
+        so that of all the workers one does each (``every_chore`` skips that: a burst worker's last round does
+        everything once).
         """
         now = self.app.clock()
         if self.quota is not None and self._due("quota", self.quota.every, now, every_chore):
             _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
         if self.alerting is not None and self._due("alerts", self.alerting.every, now, every_chore):
             _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
-        if self.hooks is None:
-            return False
-        return bool(_guarded("deliver hooks", deliver_due, self.app, self.hooks) == OUTBOX_BATCH)
 
     def _due(self, chore: str, every: float, now: float, every_chore: bool) -> bool:
         """Whether this worker does ``chore`` now: its own timer says so, and it took the turn (or must)."""

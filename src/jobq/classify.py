@@ -37,7 +37,7 @@ def _attr(owner: object, name: str) -> Any:
     # Third-party exceptions compute attributes lazily (properties); those may raise anything.
     try:
         return getattr(owner, name, None)
-    except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
+    except BaseException:  # noqa: BLE001 - user code (a property) may raise anything, SystemExit too
         return None
 
 
@@ -63,7 +63,7 @@ def _header(headers: Any, name: str) -> Any:
             wanted = name.lower()
             value = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == wanted), None)
         return value
-    except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
+    except BaseException:  # noqa: BLE001 - user code (a property) may raise anything, SystemExit too
         return None
 
 
@@ -96,7 +96,7 @@ def retry_after(exc: BaseException, now: float) -> float | None:
             value = _header(headers, "Retry-After")
             if value is not None:
                 return _parse_retry_after(value, now)
-    except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
+    except BaseException:  # noqa: BLE001 - user code (a property) may raise anything, SystemExit too
         pass
     return None
 
@@ -124,7 +124,7 @@ def _default_class(exc: BaseException) -> tuple[ErrorClass, Action]:
         return _STATUS_TABLE[status]
     names = _mro_names(exc)
     if isinstance(exc, errors.UnknownTask):
-        return "system_error", "dead"  # a deploy problem: retrying on this worker cannot help
+        return "system_error", "retry"  # a deploy under way heals it; jobq.execution bounds how long it waits
     if isinstance(exc, errors.Permanent | errors.PayloadError) or any(map(_VALIDATION.search, names)):
         return "user_error", "dead"
     if isinstance(exc, errors.Retry | TimeoutError | ConnectionError) or any(map(_TRANSIENT.search, names)):
@@ -281,5 +281,5 @@ class Classifier:
         try:
             decision = self.policy.decide(exc, now) if self.policy is not None else None
             return decision if decision is not None else default_decision(exc, now)
-        except Exception:  # noqa: BLE001 - the failure path must go on whatever a pathological exception does
+        except BaseException:  # noqa: BLE001 - the failure path must go on whatever a pathological exception does
             return Decision("unknown", "retry")

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from jobq.audit import AuditAction, AuditEntry
 from jobq.backends.contract import GROUP_BY, DeadLetterFilter, GroupBy
 from jobq.clock import to_datetime, to_seconds
-from jobq.errors import JobqError, NotFound
+from jobq.errors import JobqError, NotFound, PayloadError
 from jobq.job import (
     ERROR_CLASSES,
     RESOLUTIONS,
@@ -31,7 +31,7 @@ from jobq.job import (
     Resolution,
     new_id,
 )
-from jobq.payload import build as build_payload
+from jobq.payload import accept as accept_payload
 from jobq.redact import Redactor
 from jobq.redrive import Redrive, RedriveId, RedriveOutcome
 from jobq.redrive_run import Progress, run_redrive
@@ -146,14 +146,17 @@ class DeadLetterQueue:
         if letter is None:
             raise NotFound(f"no dead letter {dead_letter_id}")
         detail: dict[str, Any] = {"force": force, "redrive_id": redrive_id}
+        text = None
         if payload is not None:
-            payload = build_payload(payload.get("args", []), payload.get("kwargs", {}))
+            payload, text = accept_payload(payload)
             detail |= {"original_payload": letter.payload, "payload": payload}
+        elif letter.payload_note is not None:
+            raise PayloadError(f"dead letter {letter.id}: {letter.payload_note}; replay it with an edited payload")
         now = self._app.clock()
         job = NewJob(
             id=JobId(new_id()), task=letter.task, queue=letter.queue, payload=payload or letter.payload,
             max_attempts=letter.max_attempts, run_at=now, created_at=now, priority=letter.priority,
-            tenant=letter.tenant, key=letter.key, replay_of=letter.id,
+            tenant=letter.tenant, key=letter.key, replay_of=letter.id, payload_text=text,
         )  # fmt: skip
         audit = _audit_entry(letter.id, "replayed", now=now, by=by, detail={"job_id": job.id, **detail})
         job_id = self._app.backend.replay(
@@ -344,6 +347,10 @@ class DeadLetterQueue:
                 continue
             try:
                 letters.append(dead_letter_from_dict(json.loads(line)))
+            except RecursionError:
+                raise PayloadError(f"line {number}: nested too deeply to decode") from None
+            except PayloadError as exc:
+                raise PayloadError(f"line {number}: {exc}") from None
             except (json.JSONDecodeError, JobqError, AttributeError) as exc:
                 raise JobqError(f"line {number}: {exc}") from None
         return self._app.backend.insert_dead(letters) if letters else 0

@@ -11,17 +11,22 @@ from dataclasses import dataclass
 
 from jobq.classify import Classifier, Decision, http_status
 from jobq.clock import to_datetime
-from jobq.fingerprint import MESSAGE_LIMIT, bounded, describe, failing_frame, fingerprint
+from jobq.errors import UnknownTask
+from jobq.fingerprint import MESSAGE_LIMIT, bounded, describe, failing_frame, fingerprint, storable_text
 from jobq.hooks.events import kinds_for_class
 from jobq.job import AttemptError, ClaimedJob, DeadLettered, DeadLetterId, RetryLater, new_id
 from jobq.redact import Redactor
-from jobq.retry import DEFAULT_BACKOFF
+from jobq.retry import DEFAULT_BACKOFF, Backoff, Exponential
 from jobq.task import TaskOptions
 
 log = logging.getLogger("jobq.worker")
 
 DEFAULT_MAX_ATTEMPTS = 3
 """For a job enqueued by name whose task this worker does not know either."""
+UNKNOWN_TASK_ATTEMPTS = 8
+UNKNOWN_TASK_BACKOFF: Backoff = Exponential(base=10.0, factor=2.0, cap=600.0, jitter=False)
+"""A job whose task this worker does not know waits out a rolling deploy (a producer deployed before the workers
+that know its task): 10 s, 20 s ... 10 min, about 20 minutes in all, then its dead letter (a typo'd name)."""
 TRACEBACK_LIMIT = 8192
 """The most of a traceback kept per attempt (SPEC 2: bounded)."""
 
@@ -72,13 +77,13 @@ def failure_outcome(
         error_type=error_type,
         message=stored_message,
         traceback=stored_traceback,
-        worker=attempt.worker,
+        worker=storable_text(attempt.worker),
         duration=max(0.0, now - attempt.started),
     )
     decision = decide(options, exc, classifier, now)
-    max_attempts = job.max_attempts or (options.max_attempts if options else DEFAULT_MAX_ATTEMPTS)
+    max_attempts, backoff = _schedule(job, options, exc)
     if decision.action == "retry" and job.attempts < max_attempts:
-        delay = decision.delay if decision.delay is not None else _backoff(options, job.attempts)
+        delay = decision.delay if decision.delay is not None else _backoff(backoff, job.attempts)
         return RetryLater(job.lease, error, run_at=now + delay, expired_at=expired_at)
     return DeadLettered(
         job.lease,
@@ -107,9 +112,18 @@ def _fingerprint(exc: BaseException, error_type: str, message: str) -> str:
     return fingerprint(f"{error_type} {status}" if status else error_type, message, failing_frame(exc))
 
 
-def _backoff(options: TaskOptions | None, attempt: int) -> float:
-    """The task's delay before the next attempt; a custom policy that fails falls back to the default."""
-    backoff = options.backoff if options is not None else DEFAULT_BACKOFF
+def _schedule(job: ClaimedJob, options: TaskOptions | None, exc: BaseException) -> tuple[int, Backoff]:
+    """The most attempts of the job and the backoff between them."""
+    if isinstance(exc, UnknownTask):
+        # Not a failure of the handler, which never ran: whatever the task's own limit, wait out a deploy.
+        return max(job.max_attempts or 0, UNKNOWN_TASK_ATTEMPTS), UNKNOWN_TASK_BACKOFF
+    if options is None:  # a lost worker's job, rescued by a worker that does not know its task
+        return job.max_attempts or DEFAULT_MAX_ATTEMPTS, DEFAULT_BACKOFF
+    return job.max_attempts or options.max_attempts, options.backoff
+
+
+def _backoff(backoff: Backoff, attempt: int) -> float:
+    """The delay before the next attempt; a custom policy that fails falls back to the default."""
     try:
         return backoff.delay(attempt)
     except Exception:

@@ -10,16 +10,38 @@ import traceback
 from jobq import errors
 
 MESSAGE_LIMIT = 2000
+TYPE_LIMIT = 300
+"""The most of an error type's name kept (a generated class can have any name)."""
+
+
+def storable_text(text: str, limit: int | None = None) -> str:
+    """``text`` as every backend stores it, cut to ``limit`` characters: NUL and lone surrogates become U+FFFD.
+
+    PostgreSQL text cannot hold NUL, and neither backend can encode a lone surrogate (an undecodable byte
+    ``surrogateescape`` kept) as UTF-8; a failure must be recorded whatever text it carries.
+    """
+    text = str.__str__(text).replace("\x00", "\ufffd")
+    if not text.isascii():
+        # Through UTF-16, a surrogate pair becomes the character it stands for and a lone one U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text if limit is None else bounded(text, limit)
 
 
 def error_type_name(cls: type[BaseException]) -> str:
     """A class's qualified name as stored: ``KeyError``, ``jobq.WorkerLost``, ``httpx.ReadTimeout``."""
     module, qualname = getattr(cls, "__module__", None), getattr(cls, "__qualname__", cls.__name__)
     if not isinstance(module, str) or module == "builtins":
-        return str(qualname)
+        return storable_text(str(qualname), TYPE_LIMIT)
     if module == errors.__name__:
         return f"jobq.{qualname}"  # the name users import it by
-    return f"{module}.{qualname}"
+    return storable_text(f"{module}.{qualname}", TYPE_LIMIT)
+
+
+def _class_name(exc: BaseException) -> str:
+    try:
+        return storable_text(str(type(exc).__name__), TYPE_LIMIT)
+    except BaseException:  # noqa: BLE001 - a metaclass can make even this raise
+        return "<unknown type>"
 
 
 def _marker(cut: int) -> str:
@@ -40,27 +62,31 @@ def bounded(text: str, limit: int) -> str:
     return text[: keep // 2] + _marker(cut) + text[len(text) - (keep - keep // 2) :]
 
 
+# The handlers below catch BaseException: an exception's __str__, __repr__ or properties are user code, and one
+# that raises SystemExit or KeyboardInterrupt must become part of the recorded failure, not stop the worker.
+
+
 def error_message(exc: BaseException) -> str:
+    """The exception's message as stored (bounded, storable); never raises, whatever ``__str__`` does."""
     try:
-        # str.__str__ turns a str subclass (whose methods could misbehave too) into a plain str.
-        return bounded(str.__str__(str(exc)), MESSAGE_LIMIT)
-    except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
-        return f"<unprintable {type(exc).__name__}>"
+        return storable_text(str(exc), MESSAGE_LIMIT)  # storable_text makes a str subclass a plain str first
+    except BaseException as failure:  # noqa: BLE001 - see above
+        return f"<unprintable {_class_name(exc)}: str() raised {_class_name(failure)}>"
 
 
 def _traceback(exc: BaseException, error_type: str, message: str, limit: int) -> str:
     try:
-        return bounded("".join(traceback.format_exception(exc)), limit)
-    except Exception:  # noqa: BLE001 - e.g. a chain too deep to walk: keep what is known rather than nothing
+        return storable_text("".join(traceback.format_exception(exc)), limit)
+    except BaseException:  # noqa: BLE001 - e.g. a chain too deep to walk: keep what is known rather than nothing
         return bounded(f"{error_type}: {message}\n(traceback could not be formatted)\n", limit)
 
 
 def describe(exc: BaseException, *, limit: int = 8192) -> tuple[str, str, str]:
-    """(error type, message, traceback) of an exception, bounded in size; never raises."""
+    """(error type, message, traceback) of an exception, bounded and storable on every backend; never raises."""
     try:
         error_type = error_type_name(type(exc))
-    except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
-        error_type = "<unknown type>"
+    except BaseException:  # noqa: BLE001 - see above
+        error_type = _class_name(exc)
     message = error_message(exc)
     return error_type, message, _traceback(exc, error_type, message, limit)
 
@@ -110,7 +136,7 @@ def failing_frame(exc: BaseException) -> str:
         if not isinstance(module, str):
             module = os.path.splitext(os.path.basename(code.co_filename))[0]
         return f"{module}:{code.co_qualname}"
-    except Exception:  # noqa: BLE001 - this must never raise, whatever the exception does
+    except BaseException:  # noqa: BLE001 - this must never raise, whatever the exception does
         return ""
 
 

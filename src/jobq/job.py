@@ -61,6 +61,8 @@ class Job:
     finished_at: datetime | None = None
     worker: str | None = None
     replay_of: DeadLetterId | None = None
+    payload_note: str | None = None
+    """Why ``payload`` is shown empty: the stored text breaks the payload rule (None: it is the payload)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,8 @@ class DeadLetter:
     """How many automatic replays came before it (None: never in the recovery queue)."""
     previous_id: DeadLetterId | None = None
     """The dead letter whose replay died again as this one."""
+    payload_note: str | None = None
+    """Why ``payload`` is shown empty: the stored text breaks the payload rule (None: it is the payload)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,8 @@ class NewJob:
     key: str | None = None
     unique_key: str | None = None
     replay_of: DeadLetterId | None = None
+    payload_text: str | None = None
+    """``payload`` as the JSON text to store, when the producer encoded it already (None: encode on insert)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,11 @@ class ClaimedJob:
     key: str | None = None
     created_at: float = 0.0
     run_at: float = 0.0
+    unreadable: str | None = None
+    """Why the stored payload cannot be read (a row written by hand or by an older version); None: it can."""
+    alone: bool = False
+    """Its last attempt was lost with its worker: it runs alone, so that if it kills its worker again it is
+    the only job lost (and the jobs lost beside it the first time run safely)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +237,8 @@ class OutboxEntry:
     """Sinks that already have it: a retry goes only to the others."""
     data: dict[str, Any] | None = None
     """An alert's event data (alerts are about no one dead letter); None for a dead letter's hooks."""
+    letter: DeadLetter | None = None
+    """A dead letter's hooks: the letter as written with the event (None in an entry an older jobq wrote)."""
 
 
 # -- ids ------------------------------------------------------------------------------------------

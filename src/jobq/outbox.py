@@ -9,6 +9,8 @@ at-least-once: a receiver de-duplicates on the event id, which stays the same ac
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import TYPE_CHECKING, cast
 
 from jobq.hooks import GiveUp, HookEvent, HookKind, Hooks, RetryDelivery, event_for_dead_letter, next_delivery
@@ -22,23 +24,52 @@ log = logging.getLogger("jobq.hooks")
 
 CLAIM_FOR = 120.0  # seconds an entry stays with the worker delivering it (well past any sink's timeout)
 BATCH = 20
+LAST_PASS_BATCH = 100
+LAST_PASS_BUDGET = 5.0
+"""Seconds a stopping worker gives its last deliveries in all: a hanging receiver must not keep it (issue 11)."""
 
 
-def deliver_due(app: App, hooks: Hooks) -> int:
-    """Deliver the due outbox entries once each; returns how many were tried."""
-    entries = app.backend.claim_deliveries(now=app.clock(), lease=CLAIM_FOR, limit=BATCH)
-    for entry in entries:
-        _deliver(app, hooks, entry)
+def deliver_due(app: App, hooks: Hooks, *, halt: threading.Event | None = None) -> int:
+    """Deliver up to a batch of due entries until ``halt``; returns how many were tried.
+
+    Entries are claimed one at a time, so that a worker stopping (or killed) holds no entry it has not tried:
+    each claim counts an attempt, and a delivery to a hanging receiver can take the sink's whole timeout.
+    """
+    tried = 0
+    while tried < BATCH and not (halt is not None and halt.is_set()):
+        entries = app.backend.claim_deliveries(now=app.clock(), lease=CLAIM_FOR, limit=1)
+        if not entries:
+            break
+        _deliver(app, hooks, entries[0])
+        tried += 1
+    return tried
+
+
+def deliver_last(app: App, hooks: Hooks, *, budget: float = LAST_PASS_BUDGET) -> int:
+    """A stopping worker's last pass: what is due now, each entry tried once at most, within ``budget`` seconds.
+
+    Sinks that can be bounded (webhooks) wait only for what is left of the budget. Entries the budget leaves
+    untried are given back: still pending, due now, their attempt counts unchanged, for the next worker.
+    Returns how many were tried.
+    """
+    deadline = time.monotonic() + budget
+    entries = app.backend.claim_deliveries(now=app.clock(), lease=CLAIM_FOR, limit=LAST_PASS_BATCH)
+    for index, entry in enumerate(entries):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            app.backend.release_deliveries([rest.id for rest in entries[index:]], now=app.clock())
+            return index
+        _deliver(app, hooks, entry, within=left)
     return len(entries)
 
 
-def _deliver(app: App, hooks: Hooks, entry: OutboxEntry) -> None:
+def _deliver(app: App, hooks: Hooks, entry: OutboxEntry, *, within: float | None = None) -> None:
     event = _event(app, entry)
     if event is None:
         _finish(app, entry, "failed", entry.delivered_to, "its dead letter is gone (purged)")
         return
     waiting = [sink.name for sink in hooks.sinks if sink.name not in entry.delivered_to]
-    results = hooks.deliver(event, only=waiting)
+    results = hooks.deliver(event, only=waiting, within=within)
     done = (*entry.delivered_to, *(result.sink for result in results if result.status != "failed"))
     failed = [result for result in results if result.status == "failed"]
     if not failed:
@@ -55,10 +86,16 @@ def _deliver(app: App, hooks: Hooks, entry: OutboxEntry) -> None:
 
 
 def _event(app: App, entry: OutboxEntry) -> HookEvent | None:
-    """The entry's event: an alert's as recorded, a dead letter's as the letter is now (None once it is gone)."""
+    """The entry's event as it was written: an alert's, or a dead letter's from the letter written with it.
+
+    An entry an older jobq wrote carries no letter: the letter as it is now is read instead (None once gone).
+    Redaction happens later, in ``Hooks.deliver``: the hooks' redactor applies whenever the entry was written.
+    """
     if entry.data is not None:
         return HookEvent(entry.id, cast(HookKind, entry.kind), entry.created_at, entry.data)
-    letter = app.dlq.get(entry.dead_letter_id) if entry.dead_letter_id else None
+    letter = entry.letter
+    if letter is None and entry.dead_letter_id:
+        letter = app.dlq.get(entry.dead_letter_id)
     if letter is None:
         return None
     return event_for_dead_letter(entry.id, cast(HookKind, entry.kind), entry.created_at, dead_letter_to_dict(letter))

@@ -6,7 +6,7 @@ from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from jobq.errors import JobqError
+from jobq.errors import JobqError, PayloadError
 from jobq.job import (
     ERROR_CLASSES,
     RESOLUTIONS,
@@ -16,8 +16,10 @@ from jobq.job import (
     ErrorClass,
     Job,
     JobId,
+    Payload,
     Resolution,
 )
+from jobq.payload import accept as accept_payload
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -82,7 +84,7 @@ def dead_letter_from_dict(data: dict[str, Any]) -> DeadLetter:
             priority=int(data.get("priority", 0)),
             tenant=data.get("tenant"),
             key=data.get("key"),
-            payload=dict(data["payload"]),
+            payload=_payload(data),
             attempts=int(data["attempts"]),
             max_attempts=int(data.get("max_attempts", data["attempts"])),
             errors=tuple(_error_from_dict(item) for item in data.get("errors", [])),
@@ -103,8 +105,17 @@ def dead_letter_from_dict(data: dict[str, Any]) -> DeadLetter:
         )
     except KeyError as exc:
         raise JobqError(f"dead letter is missing the field {exc.args[0]!r}") from None
+    except PayloadError:
+        raise
     except (TypeError, ValueError, AssertionError) as exc:
         raise JobqError(f"malformed dead letter: {exc}") from None
+
+
+def _payload(data: dict[str, Any]) -> Payload:
+    """An imported payload, held to the rule every payload entering storage meets."""
+    if data.get("payload_note"):
+        raise PayloadError(f"its payload was exported degraded, so it cannot be restored ({data['payload_note']})")
+    return accept_payload(data["payload"])[0]
 
 
 def _error_from_dict(data: dict[str, Any]) -> AttemptError:

@@ -1,13 +1,19 @@
 """The worker: claim due jobs in batches, run them, record outcomes in groups, keep leases alive.
 
 Threads, and what each owns:
-- the loop (the caller's thread): claims, dispatches, records outcomes, rescues lost leases;
+- the loop (the caller's thread): records outcomes, claims and starts jobs, rescues lost leases;
 - ``concurrency`` runner threads for ``def`` handlers, and one event loop thread for ``async def`` ones;
 - a heartbeat thread that renews the leases of every held job, so a busy handler cannot starve it;
 - a chores thread (``jobq.chores``) that delivers hooks, raises alerts and keeps the DLQ within its quota.
 
 Outcomes are recorded in groups (one transaction for many jobs): a crash between running a job and
 recording it makes the job run again after its lease expires — at-least-once, never lost.
+
+An attempt is charged when its job is claimed, so a worker claims only the jobs it starts at once (as many
+as it has free slots), in the same transaction that records what finished before them. When the process
+dies, the jobs whose leases run out are exactly the ones that were running: only they are charged a
+``WorkerLost`` attempt. A claimed job that could not start while its lease was fresh (the process was
+paused) is never started: it is released, uncharged, or already belongs to another worker.
 """
 
 from __future__ import annotations
@@ -19,14 +25,13 @@ import queue
 import signal
 import socket
 import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from jobq.chores import Chores
-from jobq.errors import AlreadyReplayed, JobTimeout, NotFound, StorageError, UnknownTask, WorkerLost
+from jobq.errors import AlreadyReplayed, JobTimeout, NotFound, PayloadError, StorageError, UnknownTask, WorkerLost
 from jobq.execution import Attempt, failure_outcome
 from jobq.job import (
     ClaimedJob,
@@ -53,6 +58,7 @@ FLUSH_BATCH = 256  # outcomes recorded per transaction at most
 FLUSH_AGE = 0.05  # seconds an outcome may wait to be grouped with others
 RESCUE_EVERY = 5.0  # seconds between looks for lost leases (at most; shorter leases look more often)
 STORAGE_RETRY = 0.5  # seconds to wait after the database refused a write
+FRESH = 0.5  # a claimed job starts only within this part of its lease; later, another worker may own it
 IDLE_WAIT = 1.0  # seconds an idle loop sleeps at most; wake-ups and due times cut it short
 WATCH_SLICE = 0.25  # seconds the watcher blocks per call, so that it notices a stop
 
@@ -81,12 +87,22 @@ class _Done:
     attempt: Attempt
     error: BaseException | None
     finished: float
+    started: bool = True
+    """False when the job was not started: its lease was no longer fresh (the process had been paused)."""
 
 
 @dataclass(slots=True)
 class _Running:
     attempt: Attempt
     deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """A job handed to a runner, to start only while the lease taken with it is fresh."""
+
+    attempt: Attempt
+    fresh_until: float
 
 
 _WAKE = object()
@@ -104,7 +120,6 @@ class Worker:
         burst: bool = False,
         dependencies: Mapping[str, Any] | None = None,
         grace: float = 30.0,
-        prefetch: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
@@ -116,15 +131,16 @@ class Worker:
         self.burst = burst
         self.dependencies = {**app.dependencies, **(dependencies or {})}  # ours win over the app's
         self.grace = grace
-        self.prefetch = prefetch if prefetch is not None else max(64, 4 * concurrency)
         self.summary = WorkerSummary(self.id)
         self._clock = app.clock
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._todo: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
-        self._buffer: deque[ClaimedJob] = deque()
+        self._todo: queue.SimpleQueue[_Start | None] = queue.SimpleQueue()
         self._running: dict[JobId, _Running] = {}
         self._pending: list[Outcome] = []
         self._pending_since = 0.0
+        self._alone_wanted = False  # a job that must run alone is due: claim nothing more until idle
+        self._alone_unsure = False  # a claim beside running jobs came back short: look for one when idle
+        self._unsynced_since: float | None = None  # the first write since the last durable one that did not wait
         self._held: dict[JobId, Lease] = {}
         self._held_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -222,30 +238,34 @@ class Worker:
                 continue
             self._rescue_lost()
             self._claim()
-            self._dispatch()
             self._look_ahead()
-            self._flush(force=not self._buffer and not self._running)
+            self._flush(force=not self._running)
             if self.burst and self._idle():
                 return
 
     def _idle(self) -> bool:
         if self._next_due is not None and self._next_due <= self._clock():
-            self._may_have_work = True  # a retry came due (our own writes do not show as "changed")
-        return not (self._buffer or self._running or self._pending or self._may_have_work)
+            self._came_due()  # our own writes do not show as "changed"
+        return self._claim_mode() is None and not (self._running or self._pending)
+
+    def _came_due(self) -> None:
+        """A scheduled job came due (a retry, perhaps of a job that must run alone): the next claims look again."""
+        self._may_have_work, self._alone_unsure, self._next_due = True, True, None
 
     def _wait_time(self) -> float:
         """How long the loop may block waiting for a finished job or a wake-up."""
         now = self._clock()
         if self._next_due is not None and self._next_due <= now:
-            self._may_have_work, self._next_due = True, None  # came due: the next claim looks again
-        free = len(self._running) < self.concurrency
-        if free and (self._buffer or (self._may_have_work and not self._stopping.is_set())):
+            self._came_due()
+        if self._claim_mode() is not None and not self._stopping.is_set():
             return 0.0
         # Idle, the watcher thread or an in-process enqueue wakes us; otherwise only due times matter.
         wait = IDLE_WAIT if not self._running else FLUSH_AGE
         moments = [self._next_due, None if self.burst else self._next_rescue]
         if self._pending:
             moments.append(self._pending_since + FLUSH_AGE)
+        if self._unsynced_since is not None:
+            moments.append(self._unsynced_since + FLUSH_AGE)
         moments += [r.deadline for r in self._running.values() if r.deadline is not None]
         for moment in moments:
             if moment is not None:
@@ -278,27 +298,61 @@ class Worker:
 
     # -- claiming and running ----------------------------------------------------------------------
 
+    def _claim_mode(self) -> bool | None:
+        """None: claim nothing now; else whether the claim looks first for a job that must run alone.
+
+        A job whose last attempt was lost with its worker runs alone: if it kills its worker again, it is the
+        only job lost. A busy worker that knows one is due claims nothing more until it is idle.
+        """
+        if any(running.attempt.job.alone for running in self._running.values()):
+            return None
+        if self._running:
+            busy = self._alone_wanted or len(self._running) >= self.concurrency
+            return None if busy or not self._may_have_work else False
+        if self._alone_wanted or self._alone_unsure:
+            return True
+        return False if self._may_have_work else None
+
     def _claim(self) -> None:
-        room = self.concurrency + self.prefetch - len(self._buffer) - len(self._running)
-        if not self._may_have_work or room <= 0 or (self._buffer and room < self.prefetch // 2):
+        """Record what finished and claim a job for each free slot, in one transaction; then start them."""
+        alone = self._claim_mode()
+        if alone is None:
             return
+        room = self.concurrency - len(self._running)
         now = self._clock()
-        got = 0
+        # Against a crash of this process a commit that does not wait for the disk is as good. One in every
+        # FLUSH_AGE waits, syncing those before it, and carries the tally: what finished is on disk within
+        # FLUSH_AGE, as when outcomes were only grouped.
+        durable = self._unsynced_since is not None and now - self._unsynced_since >= FLUSH_AGE
+        outcomes, self._pending = self._pending, []
+        tally = self._tally.take() if durable else {}
         try:
-            for queue_name in self.queues:
-                claimed = self.app.backend.claim(
-                    worker=self.id, queue=queue_name, limit=room - got, lease=self.app.lease, now=now
-                )
-                self._hold(job.lease for job in claimed)
-                self._buffer.extend(claimed)
-                got += len(claimed)
-                if got >= room:
-                    return  # full batch: there may be more
+            applied, claimed = self.app.backend.record_and_claim(
+                outcomes, tally=tally, worker=self.id, queues=self.queues, limit=room, lease=self.app.lease, now=now,
+                durable=durable, alone=alone,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the outcomes are kept or settled one by one, never lost
+            self._write_failed(outcomes, tally, exc, doing="claim jobs")
+            return
+        if durable:
+            self._unsynced_since = None
+        elif outcomes and self._unsynced_since is None:
+            self._unsynced_since = now
+        self._settled(outcomes, applied)
+        self._hold(job.lease for job in claimed)
+        self._after_claim(claimed, room=room, alone=alone)
+        self._dispatch(claimed, fresh_until=now + self.app.lease * FRESH)
+
+    def _after_claim(self, claimed: Sequence[ClaimedJob], *, room: int, alone: bool) -> None:
+        got_alone = bool(claimed) and claimed[0].alone
+        if alone:
+            self._alone_wanted = False
+            self._alone_unsure = got_alone  # there may be more of them
+        if len(claimed) < room and not got_alone:
             self._may_have_work = False
             self._due_unknown = True  # looked up after dispatch: a round trip less before the job starts
-        except StorageError as exc:
-            log.error("Could not claim jobs: %s", exc)
-            self._halt.wait(STORAGE_RETRY)
+            # Jobs that must run alone are not claimed beside others: look for one once this worker is idle.
+            self._alone_unsure = self._alone_unsure or bool(self._running)
 
     def _look_ahead(self) -> None:
         """After a claim that emptied the queues: when does the next scheduled job come due?"""
@@ -312,24 +366,28 @@ class Worker:
         known = [due for due in dues if due is not None]
         self._next_due, self._due_unknown = (min(known) if known else None), False
 
-    def _dispatch(self) -> None:
-        while self._buffer and len(self._running) < self.concurrency:
-            job = self._buffer.popleft()
+    def _dispatch(self, jobs: Sequence[ClaimedJob], *, fresh_until: float) -> None:
+        for job in jobs:
             task = self.app.tasks.get(job.task)
             now = self._clock()
             attempt = Attempt(job, self.id, now)
-            if task is None:
-                unknown = UnknownTask(f"no task named {job.task!r} is registered in this worker")
-                self._record_attempt(attempt, now, self._failed(attempt, unknown, None, now))
+            if task is None or job.unreadable:
+                error = (
+                    PayloadError(job.unreadable)
+                    if job.unreadable
+                    else UnknownTask(f"no task named {job.task!r} is registered in this worker")
+                )
+                self._record_attempt(attempt, now, self._failed(attempt, error, task.options if task else None, now))
                 continue
             # An async handler's timeout is asyncio's to enforce (it cancels); a def handler's is ours to watch.
             timeout = None if task.is_async else task.options.timeout
             self._running[job.lease.job_id] = _Running(attempt, now + timeout if timeout else None)
+            start = _Start(attempt, fresh_until)
             if task.is_async:
-                self._start_async(task, attempt)
+                self._start_async(task, start)
             else:
                 self._ensure_runners()
-                self._todo.put(attempt)
+                self._todo.put(start)
 
     def _ensure_runners(self) -> None:
         with self._runners_lock:
@@ -339,9 +397,13 @@ class Worker:
 
     def _runner(self) -> None:
         """A thread that runs ``def`` handlers until the worker stops (or it was replaced after a timeout)."""
-        while (attempt := self._todo.get()) is not None:
+        while (start := self._todo.get()) is not None:
+            attempt = start.attempt
             task = self.app.tasks[attempt.job.task]
             error: BaseException | None = None
+            if self._clock() >= start.fresh_until:
+                self._events.put(_Done(attempt, None, self._clock(), started=False))
+                continue
             try:
                 args, kwargs = task.call_arguments(attempt.job.payload, self.dependencies)
                 task.fn(*args, **kwargs)
@@ -354,12 +416,12 @@ class Worker:
                     self._runners -= 1
                     return
 
-    def _start_async(self, task: Task[Any, Any], attempt: Attempt) -> None:
+    def _start_async(self, task: Task[Any, Any], start: _Start) -> None:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             self._loop_thread = threading.Thread(target=self._loop.run_forever, name="jobq-async", daemon=True)
             self._loop_thread.start()
-        asyncio.run_coroutine_threadsafe(self._run_async(task, attempt), self._loop)
+        asyncio.run_coroutine_threadsafe(self._run_async(task, start), self._loop)
 
     def _close_event_loop(self) -> None:
         """Cancel what still runs on the event loop (released or abandoned jobs), then close it."""
@@ -383,15 +445,20 @@ class Worker:
         if not thread.is_alive():
             loop.close()
 
-    async def _run_async(self, task: Task[Any, Any], attempt: Attempt) -> None:
+    async def _run_async(self, task: Task[Any, Any], start: _Start) -> None:
+        attempt = start.attempt
+        if self._clock() >= start.fresh_until:
+            self._events.put(_Done(attempt, None, self._clock(), started=False))
+            return
         error: BaseException | None = None
+        deadline = asyncio.timeout(task.options.timeout)
         try:
             args, kwargs = task.call_arguments(attempt.job.payload, self.dependencies)
-            await asyncio.wait_for(task.fn(*args, **kwargs), task.options.timeout)
-        except TimeoutError:
-            error = JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
+            async with deadline:
+                await task.fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
-            error = exc
+            # Only our own deadline is a JobTimeout; a TimeoutError the handler raised is its own failure.
+            error = _timed_out(task) if deadline.expired() else exc
         self._events.put(_Done(attempt, error, self._clock()))
 
     def _finish(self, done: _Done) -> None:
@@ -400,7 +467,10 @@ class Worker:
         if running is None or running.attempt is not done.attempt:
             return  # already recorded as timed out, or released at shutdown
         del self._running[job_id]
-        if done.error is None:
+        if not done.started:
+            log.info("Job %s: not started, its lease was no longer fresh (was this process paused?)", job_id)
+            self._record(Released(done.attempt.job.lease))
+        elif done.error is None:
             self._record_attempt(done.attempt, done.finished, Succeeded(done.attempt.job.lease, done.finished))
         else:
             options = self.app.tasks[done.attempt.job.task].options
@@ -415,7 +485,7 @@ class Worker:
                 continue
             del self._running[job_id]
             task = self.app.tasks[running.attempt.job.task]
-            error = JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
+            error = _timed_out(task)
             self._record_attempt(running.attempt, now, self._failed(running.attempt, error, task.options, now))
             with self._runners_lock:
                 self._timed_out.add(running.attempt.job.lease)
@@ -454,19 +524,50 @@ class Worker:
             self._flush(force=True)
 
     def _flush(self, *, force: bool = False) -> None:
-        """Record pending outcomes in one transaction; on a database error keep them and try later."""
-        if not self._pending or not (force or self._clock() - self._pending_since >= FLUSH_AGE):
+        """Record pending outcomes (and sync earlier writes) in one durable transaction."""
+        now = self._clock()
+        due = self._pending and (force or now - self._pending_since >= FLUSH_AGE)
+        unsynced = self._unsynced_since is not None and (force or now - self._unsynced_since >= FLUSH_AGE)
+        if not (due or unsynced):
             return
         outcomes, self._pending = self._pending, []
         tally = self._tally.take()
         try:
             applied = self.app.backend.record(outcomes, tally=tally)
-        except StorageError as exc:
-            log.error("Could not record %d outcomes, will retry: %s", len(outcomes), exc)
+        except Exception as exc:  # noqa: BLE001 - the outcomes are kept or settled one by one, never lost
+            self._write_failed(outcomes, tally, exc, doing=f"record {len(outcomes)} outcomes")
+            return
+        self._unsynced_since = None
+        self._settled(outcomes, applied)
+
+    def _write_failed(self, outcomes: list[Outcome], tally: dict[Any, float], exc: Exception, *, doing: str) -> None:
+        """A write of outcomes failed: record them one by one, so that one that cannot be stored loses no other.
+
+        A refused write (locked, full, gone) is tried again later; an outcome that cannot be written at all
+        (a value the driver rejects) is given up to the rescue: its lease runs out and another worker records
+        the attempt as lost. Nothing is lost either way.
+        """
+        self._tally.add(tally)
+        if not outcomes or (isinstance(exc, StorageError) and len(outcomes) == 1):
+            log.error("Could not %s, will retry: %s", doing, exc)
             self._pending = outcomes + self._pending
-            self._tally.add(tally)
             self._halt.wait(STORAGE_RETRY)
             return
+        for number, outcome in enumerate(outcomes):
+            try:
+                applied = self.app.backend.record([outcome])
+            except StorageError as error:  # the database, not this outcome: keep the rest for later
+                log.error("Could not %s, will retry: %s", doing, error)
+                self._pending = outcomes[number:] + self._pending
+                self._halt.wait(STORAGE_RETRY)
+                return
+            except Exception:  # one outcome's bad value must not stop the worker
+                log.exception("Job %s: its outcome cannot be stored; its lease will run out", outcome.lease.job_id)
+                self._release_holds([outcome.lease])
+                continue
+            self._settled([outcome], applied)
+
+    def _settled(self, outcomes: Sequence[Outcome], applied: Sequence[bool]) -> None:
         self._release_holds(outcome.lease for outcome in outcomes)
         for outcome, ok in zip(outcomes, applied, strict=True):
             self._count(outcome, ok)
@@ -490,6 +591,7 @@ class Worker:
                 )
             case Released():
                 self.summary.released += 1
+                self._may_have_work = True  # it is queued again
 
     # -- leases ------------------------------------------------------------------------------------
 
@@ -526,6 +628,7 @@ class Worker:
             return
         self._next_rescue = now + min(RESCUE_EVERY, self.app.lease / 2)
         self._recover_due(now)
+        self._look_for_alone(now)
         try:
             expired = self.app.backend.expired(now=now, limit=FLUSH_BATCH)
             outcomes = [self._lost_outcome(lease, now) for lease in expired]
@@ -536,11 +639,24 @@ class Worker:
         except StorageError as exc:
             log.error("Could not rescue lost jobs: %s", exc)
             return
+        except Exception:  # found again at the next look; the loop goes on
+            log.exception("Could not rescue lost jobs")
+            return
         for outcome, ok in zip(outcomes, applied, strict=True):
             if ok:  # a rescue that lost the race to the live owner is not news
                 log.warning("Job %s: its worker was lost (lease expired)", outcome.lease.job_id)
                 self.summary.rescued += 1
                 self._count(outcome, ok)
+                self._alone_wanted = self._alone_wanted or isinstance(outcome, RetryLater)
+
+    def _look_for_alone(self, now: float) -> None:
+        """Is a job that must run alone due? Then this worker makes room for it (another may take it first)."""
+        if self._alone_wanted or not self._running:
+            return  # an idle worker looks when it claims
+        try:
+            self._alone_wanted = self.app.backend.alone_due(queues=self.queues, now=now)
+        except StorageError as exc:
+            log.error("Could not look for jobs that must run alone: %s", exc)
 
     def _recover_due(self, now: float) -> None:
         """The recovery queue: replay dead letters whose cool-down has passed (any worker may; one wins each)."""
@@ -571,12 +687,10 @@ class Worker:
     # -- stopping ----------------------------------------------------------------------------------
 
     def _drained_for_stop(self) -> bool:
-        """Graceful stop: release unstarted jobs, wait for running ones up to the grace period."""
+        """Graceful stop: wait for running jobs up to the grace period, then release what still runs."""
         now = self._clock()
         if self._stop_deadline is None:
             self._stop_deadline = now + self.grace
-            while self._buffer:
-                self._record(Released(self._buffer.popleft().lease))
         if self._running and now >= self._stop_deadline:
             log.warning("Grace period over: releasing %d running jobs", len(self._running))
             for running in self._running.values():
@@ -584,6 +698,10 @@ class Worker:
             self._running.clear()
         self._flush(force=True)
         return not self._running and not self._pending
+
+
+def _timed_out(task: Task[Any, Any]) -> JobTimeout:
+    return JobTimeout(f"{task.name} took longer than its timeout of {task.options.timeout} s")
 
 
 def _tally_attempt(tally: Tally, queue: str, outcome: Outcome) -> None:

@@ -17,6 +17,7 @@ ERROR_KEYS = {"attempt", "at", "error_type", "message", "traceback", "worker", "
 JOB_KEYS = {
     "id", "task", "queue", "status", "attempts", "max_attempts", "payload", "tenant", "key", "errors",
     "created_at", "run_at", "priority", "unique_key", "started_at", "finished_at", "worker", "replay_of",
+    "payload_note",
 }  # fmt: skip
 
 
@@ -86,16 +87,21 @@ def test_jobs_inspect_of_an_unknown_id_is_one_line(shop: Shop) -> None:
     assert one_error_line(result) == "Error: no job 01NOPE"
 
 
-def test_dlq_list_table_has_relative_times_and_messages_cut_to_the_terminal(shop: Shop) -> None:
+def test_dlq_list_at_80_columns_drops_columns_before_cutting_a_value_and_cuts_only_messages(shop: Shop) -> None:
     narrow = shop.jobq("dlq", "list", env={"COLUMNS": "80"})
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
-    assert lines[0].split() == ["id", "task", "tenant", "class", "att", "failed", "state"]
+    assert lines[0].split() == ["id", "task", "tenant", "class", "state"]  # attempts and age go first
     assert all(len(line) <= 80 for line in lines)
     assert "KeyError: 'template [welcome] not found for locale fr-CA; the fallback" in narrow.stdout
-    assert any(line.endswith("…") for line in lines)
-    assert "ago" in narrow.stdout and "40d ago" in narrow.stdout and "user_error" in narrow.stdout
+    rows = [line.split() for line in lines[1:-1] if not line.startswith(" ")]
+    assert {row[-1] for row in rows} == {"open", "pending_recovery"}  # whole states, whole ids, whole names
+    assert {row[1] for row in rows} == {"send_sms", "greet"} and all(len(row[0]) == 26 for row in rows)
+    assert all(line.startswith("    ") for line in lines if line.endswith("…"))  # only messages are cut
     assert lines[-1] == "9 of 9 dead letters"
+    middle = shop.jobq("dlq", "list", env={"COLUMNS": "100"}).stdout
+    assert middle.splitlines()[0].split() == ["id", "task", "tenant", "class", "att", "failed", "state"]
+    assert "ago" in middle and "40d ago" in middle and "user_error" in middle
     wide = shop.jobq("dlq", "list", env={"COLUMNS": "160"}).stdout.splitlines()
     assert wide[0].split()[-1] == "error"
     assert all(len(line) <= 160 for line in wide)
@@ -125,7 +131,7 @@ def test_dlq_list_json_is_light_unless_asked_and_paginates(shop: Shop) -> None:
     assert set(page) == {"dead_letters", "next_cursor"}
     assert set(page["dead_letters"][0]) == DEAD_LETTER_KEYS
     full = shop.json("dlq", "list", "--limit", "4", "--with-payload")
-    assert set(full["dead_letters"][0]) == DEAD_LETTER_KEYS | {"payload", "errors", "error_traceback"}
+    assert set(full["dead_letters"][0]) == DEAD_LETTER_KEYS | {"payload", "payload_note", "errors", "error_traceback"}
     ids = [x["id"] for x in page["dead_letters"]]
     while page["next_cursor"]:
         page = shop.json("dlq", "list", "--limit", "4", "--cursor", page["next_cursor"])
@@ -149,7 +155,7 @@ def test_dlq_inspect_shows_everything_needed_to_understand_the_failure(shop: Sho
                   'raise TimeoutError("provider timed out")'):  # fmt: skip
         assert words in result.stdout, words
     data = shop.json("dlq", "inspect", letter["id"])
-    assert set(data) == DEAD_LETTER_KEYS | {"payload", "errors", "error_traceback"}
+    assert set(data) == DEAD_LETTER_KEYS | {"payload", "payload_note", "errors", "error_traceback"}
     assert data["payload"] == {"args": [], "kwargs": {"to": "[redacted phone]", "body": "hi"}}
     assert [error["attempt"] for error in data["errors"]] == [1, 2]
     assert set(data["errors"][0]) == ERROR_KEYS and "Traceback" in data["errors"][0]["traceback"]

@@ -229,3 +229,16 @@ def test_racing_workers_take_a_chore_turn_once(shared_url: str) -> None:
     finally:
         for store in backends:
             store.close()
+
+
+def test_released_deliveries_are_due_again_with_their_claimed_attempt_undone(backend: Backend) -> None:
+    fire(backend, ["last_24h", "avg_retries"])
+    first = backend.claim_deliveries(now=NOW, lease=60, limit=10)
+    assert sorted(entry.attempts for entry in first) == [1, 1]
+    backend.release_deliveries([first[0].id], now=NOW + 1)
+
+    (again,) = backend.claim_deliveries(now=NOW + 1, lease=60, limit=10)
+    assert (again.id, again.attempts) == (first[0].id, 1), "the other one is still claimed"
+    backend.finish_delivery(again.id, state="delivered", next_at=NOW + 1, delivered_to=["log"], error=None)
+    backend.release_deliveries([again.id], now=NOW + 2)  # finished: a late release changes nothing
+    assert backend.outbox_counts() == {"pending": 1, "delivered": 1}

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import jobq
+from jobq.execution import UNKNOWN_TASK_ATTEMPTS
 from jobq.recovery import RecoveryPolicy
 
 from .harness import (
@@ -152,8 +153,8 @@ def test_exception_whose_str_raises_is_recorded_as_unprintable(url: str) -> None
         [letter] = app.dlq.list(with_payload=True)
         assert letter.job_id == job_id
         assert letter.error_type.endswith("Unprintable")
-        assert letter.error_message == "<unprintable Unprintable>"
-        assert [e.message for e in letter.errors] == ["<unprintable Unprintable>"] * 2
+        assert letter.error_message == "<unprintable Unprintable: str() raised RuntimeError>"
+        assert [e.message for e in letter.errors] == ["<unprintable Unprintable: str() raised RuntimeError>"] * 2
         assert all(e.traceback for e in letter.errors)
 
 
@@ -278,10 +279,11 @@ def test_declarative_policy_decides_class_action_and_delay(url: str) -> None:
         assert classes == {"lookup": "user_error", "teapot": "system_error"}
 
 
-def test_unknown_task_is_dead_lettered_with_its_payload_and_the_worker_runs_other_jobs(
+def test_unknown_task_is_retried_through_a_deploy_then_dead_lettered_with_its_payload(
     url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with jobq.App(url) as app:
+    clock = ManualClock()
+    with jobq.App(url, clock=clock) as app:
         ran: list[int] = []
 
         @app.task(name="known")
@@ -295,13 +297,43 @@ def test_unknown_task_is_dead_lettered_with_its_payload_and_the_worker_runs_othe
 
         assert sorted(ran) == [0, 1, 2]
         assert all(status(app, i) == "succeeded" for i in ok_ids)
-        assert (summary.succeeded, summary.dead) == (3, 1)
+        assert (summary.succeeded, summary.retried, summary.dead) == (3, 1, 0)
+        waited = []
+        for attempt in range(2, UNKNOWN_TASK_ATTEMPTS + 1):  # 10 s, 20 s ... 10 min: a rolling deploy's time
+            job = app.get_job(lost_id)
+            assert job is not None and (job.status, job.attempts) == ("queued", attempt - 1)
+            waited.append(seconds(job.run_at) - clock.now)
+            clock.advance(waited[-1] + 0.01)
+            work(app)
+        assert [round(delay) for delay in waited] == [10, 20, 40, 80, 160, 320, 600]
+
         [letter] = app.dlq.list(with_payload=True)
         assert (letter.job_id, letter.task, letter.tenant) == (lost_id, "billing.no_such_task", "acme")
         assert letter.payload == {"args": [1, "two"], "kwargs": {"invoice": 7}}
-        assert (letter.error_type, letter.error_class, letter.attempts) == ("jobq.UnknownTask", "system_error", 1)
+        assert (letter.error_type, letter.error_class) == ("jobq.UnknownTask", "system_error")
+        assert letter.attempts == UNKNOWN_TASK_ATTEMPTS
         assert "billing.no_such_task" in letter.error_message
-        assert dlq_lines(caplog) == [f"Job {lost_id} moved to DLQ after 1 attempts: jobq.UnknownTask"]
+        assert dlq_lines(caplog) == [f"Job {lost_id} moved to DLQ after 8 attempts: jobq.UnknownTask"]
+
+
+def test_unknown_task_runs_once_a_worker_that_knows_it_is_deployed(url: str) -> None:
+    clock = ManualClock()
+    with jobq.App(url, clock=clock) as app:
+        # max_attempts=1: the attempts spent waiting for the deploy are not the handler's failures.
+        job_id = app.enqueue("report.build", {"month": 11}, max_attempts=1)
+        work(app, queues=["default"])
+        clock.advance(10)
+        work(app, queues=["default"])
+        ran: list[int] = []
+
+        @app.task(name="report.build", max_attempts=1)
+        def build(month: int) -> None:
+            ran.append(month)
+
+        clock.advance(20)
+        summary = work(app)
+
+        assert (ran, summary.succeeded, status(app, job_id)) == ([11], 1, "succeeded")
 
 
 def test_payload_the_handler_cannot_accept_is_a_recorded_user_error(url: str) -> None:

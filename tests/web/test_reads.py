@@ -22,7 +22,7 @@ SPEC_KEYS = {
     "error_class", "fingerprint", "failed_at", "resolution", "replayed_at", "replayed_as",
 }  # fmt: skip
 """The keys SPEC section 3 promises (the CLI's --json has more, and so has the API: the same ones)."""
-LIGHT_FIELDS = {"payload", "errors", "error_traceback"}
+LIGHT_FIELDS = {"payload", "payload_note", "errors", "error_traceback"}
 ERROR_KEYS = {"attempt", "at", "error_type", "message", "traceback", "worker", "duration"}
 
 

@@ -95,6 +95,33 @@ class QueueStore(Protocol):
         """Apply outcomes (each fenced by its lease token) and add ``tally`` in one transaction. True where applied."""
         ...
 
+    def record_and_claim(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        tally: Mapping[TallyKey, float] | None = None,
+        worker: str,
+        queues: Sequence[str],
+        limit: int,
+        lease: float,
+        now: float,
+        durable: bool = True,
+        alone: bool = False,
+    ) -> tuple[list[bool], list[ClaimedJob]]:
+        """``record`` and then ``claim`` up to ``limit`` jobs across ``queues`` (in order), in one transaction.
+
+        A worker claims only the jobs it starts at once, and what finished before them is on record first: a
+        crash then charges an attempt only to jobs that were running. ``durable=False`` commits without
+        waiting for the disk: as safe from a crash of the worker, undone by a power loss (or a crash of the
+        database server) until the next durable commit. With ``alone`` (a worker that runs nothing), a job
+        that must run alone — its last attempt was lost with its worker — is claimed first, by itself.
+        """
+        ...
+
+    def alone_due(self, *, queues: Sequence[str], now: float) -> bool:
+        """Is a job that must run alone due in one of ``queues``? (A busy worker then makes room for it.)"""
+        ...
+
     def read_tally(self) -> list[tuple[str, str, float, float]]:
         """Every stored counter and histogram bucket: ``(name, queue, le, value)``."""
         ...
@@ -201,6 +228,10 @@ class DeadLetterStore(Protocol):
 
     def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[OutboxEntry]:
         """Take due hook deliveries for ``lease`` seconds (one worker each), counting an attempt."""
+        ...
+
+    def release_deliveries(self, entry_ids: Sequence[str], *, now: float) -> None:
+        """Give back claimed deliveries that were not tried: due at ``now``, the attempt their claim counted undone."""
         ...
 
     def finish_delivery(

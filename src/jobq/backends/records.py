@@ -10,6 +10,7 @@ from typing import Any, cast
 from jobq.backends.contract import DeadLetterFilter, DeadLetterSummary, JobFilter
 from jobq.clock import to_datetime
 from jobq.errors import AlreadyReplayed, JobqError, NotFound
+from jobq.fingerprint import storable_text
 from jobq.job import (
     AttemptError,
     ClaimedJob,
@@ -25,6 +26,7 @@ from jobq.job import (
     Resolution,
 )
 from jobq.payload import dumps as dump_payload
+from jobq.payload import shown as shown_payload
 from jobq.tally import COUNTER
 from jobq.tally import Key as TallyKey
 
@@ -41,10 +43,10 @@ def error_to_dict(error: AttemptError) -> dict[str, Any]:
     return {
         "attempt": error.attempt,
         "at": error.at.timestamp(),
-        "error_type": error.error_type,
-        "message": error.message,
-        "traceback": error.traceback,
-        "worker": error.worker,
+        "error_type": storable_text(error.error_type),
+        "message": storable_text(error.message),
+        "traceback": storable_text(error.traceback),
+        "worker": None if error.worker is None else storable_text(error.worker),
         "duration": error.duration,
     }
 
@@ -75,13 +77,15 @@ def _time(value: float | None) -> Any:
 
 
 def job_from_row(row: Row) -> Job:
-    """A ``jobs`` row → Job."""
+    """A ``jobs`` row → Job (a payload no reader could show comes back empty, with a note)."""
+    payload, payload_note = shown_payload(row["payload"])
     return Job(
         id=JobId(row["id"]),
         task=row["task"],
         queue=row["queue"],
         status=cast(JobStatus, row["status"]),
-        payload=_json(row["payload"]),
+        payload=payload,
+        payload_note=payload_note,
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
         priority=row["priority"],
@@ -99,8 +103,10 @@ def job_from_row(row: Row) -> Job:
 
 
 def dead_letter_from_row(row: Row) -> DeadLetter:
-    """A ``dead_letters`` row → DeadLetter (payload and errors may be absent from a light listing)."""
+    """A ``dead_letters`` row → DeadLetter (payload and errors may be absent from a light listing; a payload no
+    reader could show comes back empty, with a note)."""
     columns = set(row.keys())
+    payload, payload_note = shown_payload(row["payload"]) if "payload" in columns else ({}, None)
     return DeadLetter(
         id=DeadLetterId(row["id"]),
         job_id=JobId(row["job_id"]),
@@ -109,7 +115,8 @@ def dead_letter_from_row(row: Row) -> DeadLetter:
         priority=row["priority"],
         tenant=row["tenant"],
         key=row["key"],
-        payload=_json(row["payload"]) if "payload" in columns else {},
+        payload=payload,
+        payload_note=payload_note,
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
         errors=errors_from_json(row["errors"]) if "errors" in columns else (),
@@ -191,8 +198,8 @@ def letter_row(letter: DeadLetter) -> dict[str, Any]:
         "priority": letter.priority, "tenant": letter.tenant, "key": letter.key,
         "payload": dump_payload(letter.payload), "attempts": letter.attempts, "max_attempts": letter.max_attempts,
         "errors": json.dumps([error_to_dict(e) for e in letter.errors], ensure_ascii=False),
-        "error_type": letter.error_type, "error_message": letter.error_message,
-        "error_traceback": letter.error_traceback, "error_class": letter.error_class,
+        "error_type": storable_text(letter.error_type), "error_message": storable_text(letter.error_message),
+        "error_traceback": storable_text(letter.error_traceback), "error_class": letter.error_class,
         "fingerprint": letter.fingerprint, "failed_at": seconds(letter.failed_at),
         "created_at": seconds(letter.created_at), "resolution": letter.resolution,
         "replayed_at": seconds(letter.replayed_at), "replayed_as": letter.replayed_as, "note": letter.note,
@@ -202,7 +209,14 @@ def letter_row(letter: DeadLetter) -> dict[str, Any]:
 
 
 def outbox_entry_from_row(row: Row) -> OutboxEntry:
-    """An ``outbox`` row → OutboxEntry (``delivered_to`` is JSON text on SQLite, decoded JSONB on PostgreSQL)."""
+    """An ``outbox`` row → OutboxEntry (``delivered_to`` is JSON text on SQLite, decoded JSONB on PostgreSQL).
+
+    ``data`` holds an alert's event, or, with a ``dead_letter_id``, the letter's row as it was written.
+    """
+    data = None if row["data"] is None else _json(row["data"])
+    letter = None
+    if data is not None and row["dead_letter_id"] is not None:
+        data, letter = None, _written_letter(data)
     return OutboxEntry(
         id=row["id"],
         kind=row["kind"],
@@ -210,17 +224,32 @@ def outbox_entry_from_row(row: Row) -> OutboxEntry:
         created_at=row["created_at"],
         attempts=row["attempts"],
         delivered_to=tuple(_json(row["delivered_to"])),
-        data=None if row["data"] is None else _json(row["data"]),
+        data=data,
+        letter=letter,
     )
 
 
+def _written_letter(data: Any) -> DeadLetter | None:
+    """The letter an outbox entry carries; None when it cannot be read (the letter itself is read instead)."""
+    try:
+        return dead_letter_from_row(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def claimed_job_from_row(row: Row) -> ClaimedJob:
-    """A claimed ``jobs`` row → ClaimedJob (payload as JSON text or decoded JSONB)."""
+    """A claimed ``jobs`` row → ClaimedJob; a payload that cannot be read says why, for the worker to record."""
+    try:
+        payload, unreadable = _json(row["payload"]), None  # the rule was checked when it was stored
+    except (ValueError, RecursionError):
+        payload, unreadable = shown_payload(row["payload"])
     return ClaimedJob(
         lease=Lease(JobId(row["id"]), row["token"]),
         task=row["task"],
         queue=row["queue"],
-        payload=_json(row["payload"]),
+        payload=payload,
+        unreadable=unreadable,
+        alone=bool(row["alone"]),
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
         tenant=row["tenant"],

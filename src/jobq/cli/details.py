@@ -38,7 +38,7 @@ def show_dead_letter(letter: DeadLetter) -> None:
         ("failed", timestamp(letter.failed_at)), ("state", letter.resolution), ("replayed", replayed),
         ("note", letter.note), ("error", text(f"{letter.error_type}: {letter.error_message}", "bold red")),
     ]))  # fmt: skip
-    _show_payload(letter.payload)
+    _show_payload(letter.payload, letter.payload_note)
     _show_history(letter.errors, final_traceback=letter.error_traceback)
 
 
@@ -54,14 +54,16 @@ def show_job(job: Job) -> None:
         ("started", timestamp(job.started_at)), ("finished", timestamp(job.finished_at)),
         ("worker", job.worker), ("replay of", job.replay_of),
     ]))  # fmt: skip
-    _show_payload(job.payload)
+    _show_payload(job.payload, job.payload_note)
     _show_history(job.errors)
 
 
-def _show_payload(payload: dict[str, Any]) -> None:
+def _show_payload(payload: dict[str, Any], note: str | None) -> None:
     from rich.json import JSON
 
     console().print(text("\nPayload", "bold"))
+    if note is not None:
+        console().print(text(note, "bold red"))
     console().print(JSON.from_data(payload, indent=2, ensure_ascii=False))
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 CLASS_STYLES = {"recoverable": "cyan", "user_error": "yellow", "system_error": "red", "unknown": "magenta"}
 STATUS_STYLES = {"queued": "blue", "scheduled": "blue", "running": "cyan", "succeeded": "green", "dead": "red"}
-LIGHT_FIELDS = ("payload", "errors", "error_traceback")
+LIGHT_FIELDS = ("payload", "payload_note", "errors", "error_traceback")
 """What a dead-letter listing leaves out unless asked (the store does not read them)."""
 
 

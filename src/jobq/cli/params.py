@@ -111,6 +111,8 @@ class JsonArgument(JsonType):
             return value
         try:
             decoded = json.loads(value)
+        except RecursionError:
+            self.fail(f"{value[:40]!r}… is nested too deeply", param, ctx)
         except (TypeError, json.JSONDecodeError) as exc:
             self.fail(f"{value!r} is not valid JSON ({exc})", param, ctx)
         if not isinstance(decoded, self.kind):

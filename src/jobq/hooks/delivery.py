@@ -16,7 +16,7 @@ from jobq.classify import retry_after
 from jobq.clock import system_clock
 from jobq.errors import JobqError
 from jobq.hooks.events import HookEvent
-from jobq.hooks.sinks import DeliveryError, Sink
+from jobq.hooks.sinks import BoundedSink, DeliveryError, Sink
 from jobq.redact import Redactor
 from jobq.retry import Backoff, Exponential
 
@@ -118,20 +118,26 @@ class Hooks:
             raise JobqError(f"a hook sink named {sink.name!r} is there already: give this one another name=")
         self._sinks = (*self._sinks, sink)  # a new tuple: a delivery running meanwhile keeps its own
 
-    def deliver(self, event: HookEvent, *, only: Collection[str] | None = None) -> list[SinkResult]:
+    def deliver(
+        self, event: HookEvent, *, only: Collection[str] | None = None, within: float | None = None
+    ) -> list[SinkResult]:
         """Redact the event, then hand it to each sink (or to those named in ``only``); never raises for a sink.
 
         One result per sink tried, in order. A sink whose ``kinds`` leave this event out is ``skipped``.
+        ``within``: seconds all of them may take together, for the sinks that can be bounded (``BoundedSink``).
         """
         sinks = self._sinks if only is None else tuple(sink for sink in self._sinks if sink.name in only)
         redacted = replace(event, data=self.redactor.record(event.data))
-        return [self._deliver(sink, redacted) for sink in sinks]
+        deadline = None if within is None else time.monotonic() + within
+        return [self._deliver(sink, redacted, deadline) for sink in sinks]
 
-    def _deliver(self, sink: Sink, event: HookEvent) -> SinkResult:
+    def _deliver(self, sink: Sink, event: HookEvent, deadline: float | None) -> SinkResult:
         kinds = getattr(sink, "kinds", None)
         if kinds is not None and event.kind not in kinds:
             return SinkResult(sink.name, "skipped")
         started = time.monotonic()
+        if deadline is not None and isinstance(sink, BoundedSink):
+            sink = sink.within(deadline - started)
         try:
             sink.deliver(event)
         except Exception as exc:  # noqa: BLE001 - a user's sink may raise anything; it must not stop the others

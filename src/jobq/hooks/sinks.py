@@ -44,6 +44,15 @@ class Sink(Protocol):
         ...
 
 
+@runtime_checkable
+class BoundedSink(Protocol):
+    """A sink that can be told to give up sooner than it would: a stopping worker's last deliveries."""
+
+    def within(self, seconds: float) -> Sink:
+        """This sink, waiting at most ``seconds`` for a delivery."""
+        ...
+
+
 def kinds_of(kinds: Collection[HookKind] | None) -> frozenset[HookKind] | None:
     """A sink's ``kinds=`` argument checked and frozen (None: every kind)."""
     if kinds is None:

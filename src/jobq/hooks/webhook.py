@@ -25,7 +25,7 @@ import http.client
 import ssl
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 
 from jobq.clock import Clock, system_clock
@@ -107,6 +107,10 @@ class WebhookSink:
             object.__setattr__(self, "name", f"webhook {parts.scheme}://{parts.hostname}{port}")
         object.__setattr__(self, "kinds", kinds_of(self.kinds))
         object.__setattr__(self, "headers", dict(self.headers or {}))
+
+    def within(self, seconds: float) -> WebhookSink:
+        """This sink with its timeout cut to ``seconds`` (a stopping worker has little time left)."""
+        return replace(self, timeout=max(min(self.timeout, seconds), 0.001))
 
     def request(self, event: HookEvent) -> tuple[bytes, dict[str, str]]:
         """The body and headers ``deliver`` sends for ``event``, signed now."""

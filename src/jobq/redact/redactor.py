@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from jobq.errors import JobqError
 from jobq.job import AttemptError, DeadLetter, Job
+from jobq.payload import EXCERPT
 from jobq.redact.detectors import BUILTIN_VALUES, Detector, Span, apply_spans, builtin_detectors
 
 REDACTED: Final = "[redacted]"
@@ -145,6 +146,12 @@ class Redactor:
         """A copy of a JSON value with sensitive fields hidden and PII in its strings replaced."""
         return self._value(value) if self.enabled else value
 
+    def payload_note(self, note: str | None) -> str | None:
+        """A degraded payload's note without the stored text it quotes: which keys it hid cannot be told."""
+        if not self.enabled or note is None or EXCERPT not in note:
+            return note
+        return note.split(EXCERPT, 1)[0] + EXCERPT + REDACTED
+
     def text(self, text: str) -> str:
         """``text`` with e-mail addresses, phone and card numbers, secrets and user patterns replaced."""
         if not self.enabled or not text:
@@ -189,6 +196,7 @@ class Redactor:
             error_traceback=traceback,
             errors=tuple(self._attempt(error, next(done), next(done)) for error in letter.errors),
             note=note if letter.note is not None else None,
+            payload_note=self.payload_note(letter.payload_note),
         )
 
     def job(self, job: Job) -> Job:
@@ -198,7 +206,8 @@ class Redactor:
         texts = [text for error in job.errors for text in (error.message, error.traceback)]
         done = iter(self.texts(texts + self._strings(job.payload, [])))  # one scan for all; payload() then hits
         errors = tuple(self._attempt(error, next(done), next(done)) for error in job.errors)
-        return replace(job, payload=self.payload(job.payload), errors=errors)
+        payload_note = self.payload_note(job.payload_note)
+        return replace(job, payload=self.payload(job.payload), errors=errors, payload_note=payload_note)
 
     def record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """A record as JSON values (``jobq.serialize`` keys: a job, dead letter, group or hook data), redacted."""
@@ -208,6 +217,8 @@ class Redactor:
         self.texts(self._record_strings(record, []))  # one scan for all: the lines below then hit the cache
         if "payload" in redacted:
             redacted["payload"] = self.payload(redacted["payload"])
+        if isinstance(redacted.get("payload_note"), str):
+            redacted["payload_note"] = self.payload_note(redacted["payload_note"])
         for name in TEXT_FIELDS:
             if isinstance(redacted.get(name), str):
                 redacted[name] = self.text(redacted[name])

@@ -21,11 +21,13 @@ from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
+from psycopg import ClientCursor
 from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
 
 from jobq.backends.contract import JobFilter
-from jobq.backends.postgres.connection import Connection, Database, Durability, storage_error
-from jobq.backends.postgres.dead_letters import DeadLetters, storable
+from jobq.backends.postgres.connection import SQL_LAZY_COMMIT, Connection, Database, Durability, storage_error
+from jobq.backends.postgres.dead_letters import DeadLetters
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
@@ -169,11 +171,57 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
 
     def claim(self, *, worker: str, queue: str, limit: int, lease: float, now: float) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs in one ``UPDATE … FOR UPDATE SKIP LOCKED … RETURNING``."""
-        params = {"worker": worker, "queue": queue, "limit": limit, "now": now, "lease_ends_in": from_now(now + lease)}
+        with self._db.connection() as conn:  # one statement: atomic without BEGIN
+            return _claim(conn, worker=worker, queues=[queue], limit=limit, lease=lease, now=now)
+
+    def record_and_claim(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        tally: Mapping[TallyKey, float] | None = None,
+        worker: str,
+        queues: Sequence[str],
+        limit: int,
+        lease: float,
+        now: float,
+        durable: bool = True,
+        alone: bool = False,
+    ) -> tuple[list[bool], list[ClaimedJob]]:
+        """``record`` then ``claim`` across ``queues`` in order, in one transaction."""
+        acks = [outcome for outcome in outcomes if isinstance(outcome, Succeeded)]
+        if not tally and not alone and len(acks) == len(outcomes) and len(queues) == 1:
+            return self._ack_and_claim(acks, worker=worker, queue=queues[0], limit=limit, lease=lease, now=now,
+                                       durable=durable)  # fmt: skip
+        with self._db.transaction(durable=durable) as conn:
+            applied = self._record(conn, outcomes, tally)
+            claimed = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
+            return applied, claimed
+
+    def alone_due(self, *, queues: Sequence[str], now: float) -> bool:
+        """Is a job that must run alone due in one of ``queues``?"""
         with self._db.connection() as conn:
-            rows = dict_rows(conn, SQL["claim"], params)
-        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [claimed_job_from_row(row) for row in rows]
+            return conn.execute(SQL["alone_due"], {"queues": list(queues), "now": now}).fetchone() is not None
+
+    def _ack_and_claim(
+        self, acks: Sequence[Succeeded], *, worker: str, queue: str, limit: int, lease: float, now: float, durable: bool
+    ) -> tuple[list[bool], list[ClaimedJob]]:
+        """A worker's hot path in one round trip: its statements sent as one text, which the server runs as one
+        transaction (bound on this side: the extended protocol takes one statement at a time)."""
+        statements = [SQL_LAZY_COMMIT] if not durable and self._db.waits_for_flush else []
+        statements += [SQL["ack"]] if acks else []
+        statements.append(SQL["claim"])
+        params = {
+            **(_ack_values(acks) if acks else {}),
+            "worker": worker, "queue": queue, "limit": limit, "now": now, "lease_ends_in": from_now(now + lease),
+        }  # fmt: skip
+        with self._db.connection() as conn:
+            cursor = ClientCursor(conn, row_factory=dict_row)
+            cursor.execute(";\n".join(statement.rstrip().rstrip(";") for statement in statements), params)
+            results = [cursor.fetchall()]
+            while cursor.nextset():
+                results.append(cursor.fetchall())
+        applied = _applied(acks, [(row["id"], row["token"]) for row in results[-2]]) if acks else []
+        return applied, _claimed(results[-1])
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
@@ -183,22 +231,27 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
         """
         if not outcomes and not tally:
             return []
+        with self._db.transaction() as conn:
+            return self._record(conn, outcomes, tally)
+
+    def _record(
+        self, conn: Connection, outcomes: Sequence[Outcome], tally: Mapping[TallyKey, float] | None
+    ) -> list[bool]:
         applied: list[bool] = []
         requeued: set[str] = set()
-        with self._db.transaction() as conn:
-            for kind, run in groupby(outcomes, key=type):
-                batch = list(run)
-                if kind is Succeeded:
-                    applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
-                else:
-                    queues = self._apply_each(conn, batch)
-                    applied += [queue is not None for queue in queues]
-                    if kind is not DeadLettered:
-                        requeued.update(queue for queue in queues if queue is not None)
-            if requeued:
-                conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
-            if tally:
-                add_to_tally(conn, tally)
+        for kind, run in groupby(outcomes, key=type):
+            batch = list(run)
+            if kind is Succeeded:
+                applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
+            else:
+                queues = self._apply_each(conn, batch)
+                applied += [queue is not None for queue in queues]
+                if kind is not DeadLettered:
+                    requeued.update(queue for queue in queues if queue is not None)
+        if requeued:
+            conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
+        if tally:
+            add_to_tally(conn, tally)
         return applied
 
     def read_tally(self) -> list[tuple[str, str, float, float]]:
@@ -207,22 +260,7 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
             return [(row[0], row[1], row[2], row[3]) for row in conn.execute(SQL["read_tally"]).fetchall()]
 
     def _ack(self, conn: Connection, batch: Sequence[Succeeded]) -> list[bool]:
-        params = {
-            "id": [outcome.lease.job_id for outcome in batch],
-            "token": [outcome.lease.token for outcome in batch],
-            "at": [outcome.at for outcome in batch],
-        }
-        rows = conn.execute(SQL["ack"], params).fetchall()
-        healed = [(row[2], row[0]) for row in rows if row[2] is not None]
-        if healed:  # replays that succeeded: their dead letters are recovered
-            conn.execute(SQL["mark_recovered"], {"letter": [h[0] for h in healed], "job": [h[1] for h in healed]})
-        done = {(row[0], row[1]) for row in rows}
-        applied = []
-        for outcome in batch:  # as if applied one by one: a lease acknowledged twice counts once
-            lease = (outcome.lease.job_id, outcome.lease.token)
-            applied.append(lease in done)
-            done.discard(lease)
-        return applied
+        return _applied(batch, conn.execute(SQL["ack"], _ack_values(batch)).fetchall())
 
     def _apply_each(self, conn: Connection, batch: Sequence[Outcome]) -> list[str | None]:
         """One statement per outcome, pipelined: the queue of each job it applied to, None where fenced off."""
@@ -308,6 +346,56 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
             return conn.execute(SQL["delete_jobs"], params).rowcount
 
 
+def _ack_values(batch: Sequence[Succeeded]) -> dict[str, list[Any]]:
+    return {
+        "id": [outcome.lease.job_id for outcome in batch],
+        "token": [outcome.lease.token for outcome in batch],
+        "at": [outcome.at for outcome in batch],
+    }
+
+
+def _applied(batch: Sequence[Succeeded], rows: Sequence[Sequence[Any]]) -> list[bool]:
+    """Which acknowledgements took, from the (id, token) rows the ack returned."""
+    done = {(row[0], row[1]) for row in rows}
+    applied = []
+    for outcome in batch:  # as if applied one by one: a lease acknowledged twice counts once
+        lease = (outcome.lease.job_id, outcome.lease.token)
+        applied.append(lease in done)
+        done.discard(lease)
+    return applied
+
+
+def _claim(
+    conn: Connection,
+    *,
+    worker: str,
+    queues: Sequence[str],
+    limit: int,
+    lease: float,
+    now: float,
+    alone: bool = False,
+) -> list[ClaimedJob]:
+    """Up to ``limit`` due jobs, the first queue first; each queue's in priority order.
+
+    With ``alone``, a job that must run alone comes first, and by itself.
+    """
+    claimed: list[ClaimedJob] = []
+    params = {"worker": worker, "now": now, "lease_ends_in": from_now(now + lease)}
+    for queue in queues if alone else ():
+        if found := _claimed(dict_rows(conn, SQL["claim_alone"], {**params, "queue": queue})):
+            return found
+    for queue in queues:
+        claimed += _claimed(dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": limit - len(claimed)}))
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
+def _claimed(rows: list[dict[str, Any]]) -> list[ClaimedJob]:
+    rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+    return [claimed_job_from_row(row) for row in rows]
+
+
 _STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release", DeadLettered: "bury"}
 
 
@@ -315,12 +403,12 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
     lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
     match outcome:
         case RetryLater(error=error, run_at=run_at, expired_at=expired_at):
-            error_json = error_to_json(storable(error))
+            error_json = error_to_json(error)
             return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
         case Released():
             return lease
         case DeadLettered():
-            error = storable(outcome.error)
+            error = outcome.error
             return {
                 "job_id": outcome.lease.job_id,
                 "token": outcome.lease.token,

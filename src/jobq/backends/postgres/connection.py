@@ -12,6 +12,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from jobq.errors import StorageError
@@ -122,6 +123,9 @@ class Database:
         return schema
 
     def _configure(self, conn: Connection) -> None:
+        # Payloads are stored as ``json`` (the text kept verbatim) and decoded by jobq, not by psycopg: numbers
+        # come back as Python reads the original text, and a row no reader could show is shown degraded.
+        conn.adapters.register_loader("json", TextLoader)
         for name, value in self._settings.items():
             conn.execute("SELECT set_config(%s, %s, false)", (name, value))
 
@@ -152,10 +156,21 @@ class Database:
             pool.putconn(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A pooled connection inside BEGIN … COMMIT (rolled back on any error)."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A pooled connection inside BEGIN … COMMIT (rolled back on any error).
+
+        ``durable=False`` commits without waiting for the WAL flush: safe from a crash of this process, undone
+        by a crash of the server until the next durable commit, which flushes it too (the WAL is in order).
+        """
         with self.connection() as conn, conn.transaction():
+            if not durable and self.waits_for_flush:
+                conn.execute(SQL_LAZY_COMMIT)
             yield conn
+
+    @property
+    def waits_for_flush(self) -> bool:
+        """Does a commit wait for the WAL flush (durability "full")?"""
+        return self._settings["synchronous_commit"] == "on"
 
     def _healthy(self, pool: ConnectionPool[Connection]) -> Connection:
         # Bounded: a server restart leaves every idle connection dead; each is discarded at once.
@@ -197,6 +212,10 @@ def describe(url: str) -> str:
     host = params.get("host") or "localhost"
     port = params.get("port") or "5432"
     return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
+
+
+SQL_LAZY_COMMIT = "SELECT set_config('synchronous_commit', 'off', true)"
+"""This transaction's commit does not wait for the WAL flush (a statement, so it can open a batch of them)."""
 
 
 def storage_error(exc: psycopg.Error, where: str) -> StorageError:

@@ -31,7 +31,8 @@ from jobq.backends.records import (
     summary_from_row,
 )
 from jobq.clock import to_datetime
-from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob, OutboxEntry
+from jobq.fingerprint import storable_text
+from jobq.job import DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob, OutboxEntry
 from jobq.tally import COUNTER
 
 # Group-by choices map to columns through this whitelist, never through user text.
@@ -50,33 +51,6 @@ def like_pattern(text: str) -> str:
     """``text`` anywhere, with ``%``, ``_`` and ``\\`` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def storable_text(text: str) -> str:
-    """PostgreSQL text and JSONB refuse NUL characters and lone surrogates: an error must still be recorded."""
-    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
-
-
-def storable(error: AttemptError) -> AttemptError:
-    """An attempt error whose texts PostgreSQL accepts (unchanged when they already are)."""
-    return replace(
-        error,
-        error_type=storable_text(error.error_type),
-        message=storable_text(error.message),
-        traceback=storable_text(error.traceback),
-        worker=None if error.worker is None else storable_text(error.worker),
-    )
-
-
-def storable_letter(letter: DeadLetter) -> DeadLetter:
-    """A dead letter (an import) whose texts PostgreSQL accepts."""
-    return replace(
-        letter,
-        error_type=storable_text(letter.error_type),
-        error_message=storable_text(letter.error_message),
-        error_traceback=storable_text(letter.error_traceback),
-        errors=tuple(storable(error) for error in letter.errors),
-    )
 
 
 class DeadLetters:
@@ -208,7 +182,7 @@ class DeadLetters:
         if not letters:
             return 0
         with self._db.transaction() as conn:
-            rows = [letter_row(storable_letter(letter)) for letter in letters]
+            rows = [letter_row(letter) for letter in letters]  # letter_row makes its texts storable
             return sum(conn.execute(SQL["insert_dead_letter"], row).rowcount for row in rows)
 
     def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[OutboxEntry]:
@@ -217,6 +191,12 @@ class DeadLetters:
         with self._db.connection() as conn:
             rows = dict_rows(conn, SQL["claim_deliveries"], params)
         return [outbox_entry_from_row(row) for row in rows]
+
+    def release_deliveries(self, entry_ids: Sequence[str], *, now: float) -> None:
+        """Give back claimed deliveries that were not tried."""
+        if entry_ids:
+            with self._db.connection() as conn:
+                conn.execute(SQL["release_deliveries"], {"ids": list(entry_ids), "now": now})
 
     def finish_delivery(
         self, entry_id: str, *, state: str, next_at: float, delivered_to: Sequence[str], error: str | None

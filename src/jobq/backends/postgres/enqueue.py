@@ -50,7 +50,7 @@ class Inserter:
         with conn.cursor().copy(self._copy) as copy:
             for job in jobs:
                 copy.write_row((
-                    job.id, job.task, job.queue, "queued", job.priority, dump_payload(job.payload), job.tenant,
+                    job.id, job.task, job.queue, "queued", job.priority, _payload_text(job), job.tenant,
                     job.key, None, job.max_attempts, job.run_at, job.created_at, job.replay_of,
                 ))  # fmt: skip
         queues = sorted({job.queue for job in jobs})
@@ -72,7 +72,12 @@ class Inserter:
 def _values(job: NewJob) -> dict[str, Any]:
     return {
         "id": job.id, "task": job.task, "queue": job.queue, "priority": job.priority,
-        "payload": dump_payload(job.payload), "tenant": job.tenant, "key": job.key, "unique_key": job.unique_key,
+        "payload": _payload_text(job), "tenant": job.tenant, "key": job.key, "unique_key": job.unique_key,
         "max_attempts": job.max_attempts, "run_at": job.run_at, "created_at": job.created_at,
         "replay_of": job.replay_of,
     }  # fmt: skip
+
+
+def _payload_text(job: NewJob) -> str:
+    """The text the producer encoded once already (its checks done), or the payload encoded now."""
+    return job.payload_text if job.payload_text is not None else dump_payload(job.payload)

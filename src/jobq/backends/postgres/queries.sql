@@ -9,7 +9,7 @@
 WITH new AS (
     INSERT INTO {jobs} (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts,
                         run_at, created_at, replay_of)
-    VALUES (%(id)s, %(task)s, %(queue)s, 'queued', %(priority)s, %(payload)s::jsonb, %(tenant)s, %(key)s,
+    VALUES (%(id)s, %(task)s, %(queue)s, 'queued', %(priority)s, %(payload)s::json, %(tenant)s, %(key)s,
             %(unique_key)s, %(max_attempts)s, %(run_at)s, %(created_at)s, %(replay_of)s)
     ON CONFLICT DO NOTHING
     RETURNING queue
@@ -22,7 +22,7 @@ SELECT queue, pg_notify(%(channel)s, queue) FROM new;
 WITH new AS (
     INSERT INTO {jobs} (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts,
                         run_at, created_at, replay_of)
-    SELECT id, task, queue, 'queued', priority, payload::jsonb, tenant, key, unique_key, max_attempts,
+    SELECT id, task, queue, 'queued', priority, payload::json, tenant, key, unique_key, max_attempts,
            run_at, created_at, replay_of
       FROM json_to_recordset(%(jobs)s::json)
            AS new (id text, task text, queue text, priority integer, payload text, tenant text, key text,
@@ -46,6 +46,7 @@ SELECT id FROM {jobs} WHERE unique_key = %(unique_key)s AND status IN ('queued',
 SELECT pg_notify(%(channel)s, queue) FROM unnest(%(queues)s::text[]) AS queue;
 
 -- name: claim
+-- A job that must run alone (its last attempt was lost with its worker) is claimed by claim_alone only.
 -- The inner SELECT locks due rows in index order and skips rows other claimers hold; ARRAY() makes it an
 -- InitPlan, so the outer UPDATE is a primary-key look-up whatever the planner believes about the table.
 UPDATE jobs
@@ -54,28 +55,47 @@ UPDATE jobs
        worker = %(worker)s, started_at = %(now)s
  WHERE id = ANY(ARRAY(
            SELECT id FROM jobs
-            WHERE status = 'queued' AND queue = %(queue)s AND run_at <= %(now)s
+            WHERE status = 'queued' AND queue = %(queue)s AND run_at <= %(now)s AND NOT alone
             ORDER BY priority DESC, run_at
             LIMIT %(limit)s
               FOR UPDATE SKIP LOCKED))
 -- No outer status test: the inner SELECT holds the rows locked, and an outer one made the planner AND a
 -- bitmap of the whole jobs_due index into every claim (a scan of every queued row).
-RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
+
+-- name: claim_alone
+-- One job that must run alone, for a worker that runs nothing else.
+UPDATE jobs
+   SET status = 'running', attempts = attempts + 1, token = token + 1,
+       locked_until = extract(epoch FROM statement_timestamp())::float8 + %(lease_ends_in)s,
+       worker = %(worker)s, started_at = %(now)s
+ WHERE id = ANY(ARRAY(
+           SELECT id FROM jobs
+            WHERE status = 'queued' AND queue = %(queue)s AND run_at <= %(now)s AND alone
+            ORDER BY priority DESC, run_at
+            LIMIT 1
+              FOR UPDATE SKIP LOCKED))
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
+
+-- name: alone_due
+SELECT 1 FROM jobs WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= %(now)s AND alone LIMIT 1;
 
 -- name: ack
-UPDATE jobs
-   SET status = 'succeeded', finished_at = done.at, locked_until = NULL
-  FROM unnest(%(id)s::text[], %(token)s::integer[], %(at)s::float8[]) AS done (id, token, at)
- WHERE jobs.id = done.id AND jobs.token = done.token AND jobs.status = 'running'
-RETURNING jobs.id, jobs.token, jobs.replay_of;
-
--- name: mark_recovered
--- Replays that succeeded heal dead letters of the recovery queue (only a letter's latest replay counts);
--- other letters stay 'replayed', their outcome readable on the job they were replayed as.
-UPDATE dead_letters AS d SET resolution = 'recovered'
-  FROM unnest(%(letter)s::text[], %(job)s::text[]) AS healed (letter, job)
- WHERE d.id = healed.letter AND d.replayed_as = healed.job AND d.resolution = 'replayed'
-   AND d.recovery_round IS NOT NULL;
+-- Replays that succeeded heal dead letters of the recovery queue in the same statement (only a letter's
+-- latest replay counts); other letters stay 'replayed', their outcome readable on the job they became.
+WITH acked AS (
+    UPDATE jobs
+       SET status = 'succeeded', finished_at = done.at, locked_until = NULL
+      FROM unnest(%(id)s::text[], %(token)s::integer[], %(at)s::float8[]) AS done (id, token, at)
+     WHERE jobs.id = done.id AND jobs.token = done.token AND jobs.status = 'running'
+    RETURNING jobs.id, jobs.token, jobs.replay_of
+), healed AS (
+    UPDATE dead_letters AS d SET resolution = 'recovered'
+      FROM acked
+     WHERE d.id = acked.replay_of AND d.replayed_as = acked.id AND d.resolution = 'replayed'
+       AND d.recovery_round IS NOT NULL
+)
+SELECT id, token FROM acked;
 
 -- name: due_for_recovery
 SELECT id FROM dead_letters
@@ -86,7 +106,8 @@ SELECT id FROM dead_letters
 -- name: retry
 UPDATE jobs
    SET status = 'queued', run_at = %(run_at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
-       locked_until = NULL, worker = NULL
+       locked_until = NULL, worker = NULL,
+       alone = %(expired_in)s::float8 IS NOT NULL  -- lost with its worker: its next attempt runs alone
  WHERE id = %(id)s AND token = %(token)s AND status = 'running'
    AND (%(expired_in)s::float8 IS NULL
         OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
@@ -117,21 +138,25 @@ planned AS (
                    END AS round
       FROM dead
 ),
+buried AS (
+    INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
+                              errors, error_type, error_message, error_traceback, error_class, fingerprint,
+                              failed_at, created_at, resolution, recover_at, recovery_round, previous_id)
+    SELECT %(id)s, planned.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
+           errors, %(error_type)s, %(error_message)s, %(error_traceback)s, %(error_class)s, %(fingerprint)s,
+           %(at)s, created_at,
+           CASE WHEN (%(delays)s::float8[])[round + 1] IS NOT NULL THEN 'pending_recovery' ELSE 'open' END,
+           %(at)s + (%(delays)s::float8[])[round + 1], round, replay_of
+      FROM planned
+    RETURNING *
+),
+-- data: the letter's row as written, so the event says the same whatever happens to the letter later.
 hooked AS (
-    INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at)
-    SELECT hook.id, hook.kind, %(id)s, %(at)s, %(at)s
-      FROM unnest(%(hook_ids)s::text[], %(hook_kinds)s::text[]) AS hook (id, kind), dead
+    INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data)
+    SELECT hook.id, hook.kind, buried.id, %(at)s, %(at)s, to_jsonb(buried)
+      FROM unnest(%(hook_ids)s::text[], %(hook_kinds)s::text[]) AS hook (id, kind), buried
 )
-INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
-                          errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                          failed_at, created_at, resolution, recover_at, recovery_round, previous_id)
-SELECT %(id)s, planned.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
-       errors, %(error_type)s, %(error_message)s, %(error_traceback)s, %(error_class)s, %(fingerprint)s,
-       %(at)s, created_at,
-       CASE WHEN (%(delays)s::float8[])[round + 1] IS NOT NULL THEN 'pending_recovery' ELSE 'open' END,
-       %(at)s + (%(delays)s::float8[])[round + 1], round, replay_of
-  FROM planned
-RETURNING id;
+SELECT id FROM buried;
 
 -- name: extend_leases
 UPDATE jobs SET locked_until = extract(epoch FROM statement_timestamp())::float8 + %(ends_in)s
@@ -190,7 +215,7 @@ INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payloa
                           errors, error_type, error_message, error_traceback, error_class, fingerprint,
                           failed_at, created_at, resolution, replayed_at, replayed_as, note,
                           recover_at, recovery_round, previous_id)
-VALUES (%(id)s, %(job_id)s, %(task)s, %(queue)s, %(priority)s, %(tenant)s, %(key)s, %(payload)s::jsonb,
+VALUES (%(id)s, %(job_id)s, %(task)s, %(queue)s, %(priority)s, %(tenant)s, %(key)s, %(payload)s::json,
         %(attempts)s, %(max_attempts)s, %(errors)s::jsonb, %(error_type)s, %(error_message)s,
         %(error_traceback)s, %(error_class)s, %(fingerprint)s, %(failed_at)s, %(created_at)s,
         %(resolution)s, %(replayed_at)s, %(replayed_as)s, %(note)s,
@@ -227,9 +252,16 @@ UPDATE outbox SET next_at = %(until)s, attempts = attempts + 1
                        ORDER BY next_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED))
 RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to, data;
 
+-- name: release_deliveries
+-- Claimed entries given back untried (a stopping worker's time ran out): due again, their attempt not counted.
+UPDATE outbox SET next_at = %(now)s, attempts = attempts - 1
+ WHERE id = ANY(%(ids)s::text[]) AND state = 'pending';
+
 -- name: finish_delivery
+-- A dead letter's copy goes once its delivery is over: a purge must not leave the payload behind for good.
 UPDATE outbox SET state = %(state)s, next_at = %(next_at)s, delivered_to = %(delivered_to)s::jsonb,
-       last_error = %(error)s
+       last_error = %(error)s,
+       data = CASE WHEN %(state)s <> 'pending' AND dead_letter_id IS NOT NULL THEN NULL ELSE data END
  WHERE id = %(id)s;
 
 -- name: outbox_counts

@@ -48,7 +48,7 @@ SELECT d.fingerprint, j.status, again.fingerprint AS died_with, count(*) AS n
 
 -- name: insert_audit
 INSERT INTO dlq_audit (id, dead_letter_id, at, action, actor, detail)
-VALUES (%(id)s, %(dead_letter_id)s, %(at)s, %(action)s, %(actor)s, %(detail)s::jsonb);
+VALUES (%(id)s, %(dead_letter_id)s, %(at)s, %(action)s, %(actor)s, %(detail)s::json);
 
 -- name: audit_trail
 SELECT id, dead_letter_id, at, action, actor, detail FROM dlq_audit

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jobq.backends.postgres.connection import Database
-from jobq.backends.postgres.dead_letters import storable_text
 from jobq.backends.postgres.statements import DEAD_COLUMNS, add_to_tally, dict_rows
 from jobq.backends.queries import load_queries
 from jobq.backends.records import dead_letter_from_row, pruned_tally
+from jobq.fingerprint import storable_text
 from jobq.job import DeadLetter, new_id
 
 SQL = load_queries("jobq.backends.postgres", "upkeep.sql")

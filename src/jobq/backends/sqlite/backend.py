@@ -77,6 +77,35 @@ _LIGHT_DEAD_COLUMNS = (
 )
 
 
+def _claim(
+    conn: sqlite3.Connection,
+    *,
+    worker: str,
+    queues: Sequence[str],
+    limit: int,
+    lease: float,
+    now: float,
+    alone: bool = False,
+) -> list[ClaimedJob]:
+    """Up to ``limit`` due jobs, the first queue first; each queue's in priority order.
+
+    With ``alone``, a job that must run alone comes first, and by itself.
+    """
+    claimed: list[ClaimedJob] = []
+    params = {"locked_until": now + lease, "worker": worker, "now": now}
+    for queue in queues if alone else ():
+        row = conn.execute(SQL["claim_alone"], {**params, "queue": queue}).fetchone()
+        if row is not None:
+            return [claimed_job_from_row(row)]
+    for queue in queues:
+        rows = conn.execute(SQL["claim"], {**params, "queue": queue, "limit": limit - len(claimed)}).fetchall()
+        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        claimed += [claimed_job_from_row(row) for row in rows]
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
 def _param(name: str) -> str:
     return f":{name}"
 
@@ -117,7 +146,7 @@ class SQLiteBackend(Upkeep, Redrives):
             for batch in _batches_sharing_options(jobs):
                 # One JSON text per batch: SQLite unpacks it in C, twice as fast as binding row by row.
                 shared = {name: getattr(batch[0], name) for name in _SHARED_FIELDS}
-                rows = json.dumps([[job.id, job.payload] for job in batch], ensure_ascii=False)
+                rows = "[" + ",".join([f"[{_json_string(job.id)},{_payload_text(job)}]" for job in batch]) + "]"
                 conn.execute(SQL["insert_batch_from_json"], {**shared, "rows": rows})
         return [job.id for job in jobs]
 
@@ -129,19 +158,45 @@ class SQLiteBackend(Upkeep, Redrives):
 
     def claim(self, *, worker: str, queue: str, limit: int, lease: float, now: float) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs in one ``UPDATE … RETURNING``."""
-        params = {"locked_until": now + lease, "worker": worker, "now": now, "limit": limit, "queue": queue}
         with self._db.write() as conn:
-            rows = conn.execute(SQL["claim"], params).fetchall()
-        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [claimed_job_from_row(row) for row in rows]
+            return _claim(conn, worker=worker, queues=[queue], limit=limit, lease=lease, now=now)
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply a batch of outcomes in one transaction, each fenced by its token, and add the tally."""
         with self._db.write() as conn:
-            applied = [self._apply(conn, outcome) for outcome in outcomes]
-            if tally:
-                conn.executemany(SQL["add_to_tally"], [(*key, value) for key, value in tally.items()])
-            return applied
+            return self._record(conn, outcomes, tally)
+
+    def record_and_claim(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        tally: Mapping[TallyKey, float] | None = None,
+        worker: str,
+        queues: Sequence[str],
+        limit: int,
+        lease: float,
+        now: float,
+        durable: bool = True,
+        alone: bool = False,
+    ) -> tuple[list[bool], list[ClaimedJob]]:
+        """``record`` then ``claim`` across ``queues`` in order, in one transaction."""
+        with self._db.write(durable=durable) as conn:
+            applied = self._record(conn, outcomes, tally)
+            claimed = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
+            return applied, claimed
+
+    def alone_due(self, *, queues: Sequence[str], now: float) -> bool:
+        """Is a job that must run alone due in one of ``queues``?"""
+        with self._db.read() as conn:
+            return any(conn.execute(SQL["alone_due"], {"queue": q, "now": now}).fetchone() for q in queues)
+
+    def _record(
+        self, conn: sqlite3.Connection, outcomes: Sequence[Outcome], tally: Mapping[TallyKey, float] | None
+    ) -> list[bool]:
+        applied = [self._apply(conn, outcome) for outcome in outcomes]
+        if tally:
+            conn.executemany(SQL["add_to_tally"], [(*key, value) for key, value in tally.items()])
+        return applied
 
     def read_tally(self) -> list[tuple[str, str, float, float]]:
         """Every counter and bucket."""
@@ -207,8 +262,10 @@ class SQLiteBackend(Upkeep, Redrives):
                 "previous_id": row["replay_of"],
             },
         )
-        hooks = [(new_id(), kind, outcome.dead_letter_id, outcome.at, outcome.at) for kind in outcome.hooks]
-        conn.executemany(SQL["add_to_outbox"], hooks)
+        if outcome.hooks:  # each event carries the letter as written: a purge before delivery cannot silence it
+            letter = json.dumps(dict(conn.execute(SQL["get_dead_letter"], (outcome.dead_letter_id,)).fetchone()))
+            hooks = [(new_id(), kind, outcome.dead_letter_id, outcome.at, outcome.at, letter) for kind in outcome.hooks]
+            conn.executemany(SQL["add_to_outbox"], hooks)
         return True
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
@@ -414,6 +471,12 @@ class SQLiteBackend(Upkeep, Redrives):
             rows = conn.execute(SQL["claim_deliveries"], params).fetchall()
         return [outbox_entry_from_row(row) for row in rows]
 
+    def release_deliveries(self, entry_ids: Sequence[str], *, now: float) -> None:
+        """Give back claimed deliveries that were not tried."""
+        if entry_ids:
+            with self._db.write() as conn:
+                conn.execute(SQL["release_deliveries"], {"ids": json.dumps(list(entry_ids)), "now": now})
+
     def finish_delivery(
         self, entry_id: str, *, state: str, next_at: float, delivered_to: Sequence[str], error: str | None
     ) -> None:
@@ -449,9 +512,17 @@ class SQLiteBackend(Upkeep, Redrives):
 
 def _job_values(job: NewJob) -> tuple[Any, ...]:
     return (
-        job.id, job.task, job.queue, job.priority, dump_payload(job.payload), job.tenant, job.key,
+        job.id, job.task, job.queue, job.priority, _payload_text(job), job.tenant, job.key,
         job.unique_key, job.max_attempts, job.run_at, job.created_at, job.replay_of,
     )  # fmt: skip
+
+
+_json_string = json.encoder.encode_basestring  # C: a str as a JSON string literal
+
+
+def _payload_text(job: NewJob) -> str:
+    """The text the producer encoded once already (its checks done), or the payload encoded now."""
+    return job.payload_text if job.payload_text is not None else dump_payload(job.payload)
 
 
 _SHARED_FIELDS = ("task", "queue", "priority", "tenant", "key", "max_attempts", "run_at", "created_at", "replay_of")

@@ -59,11 +59,18 @@ class Connections:
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: the write lock is taken up front, so it never deadlocks."""
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: the write lock is taken up front, so it never deadlocks.
+
+        ``durable=False`` commits without waiting for the disk (``synchronous=NORMAL``): safe from a process
+        crash, undone by a power loss until the next durable commit, which syncs it too (the WAL is in order).
+        """
         with self._write_lock:
             conn = self.connection()
+            lazy = not durable and self._synchronous == "FULL"
             try:
+                if lazy:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise storage_error(exc, self.path) from exc
@@ -76,6 +83,9 @@ class Connections:
                 if isinstance(exc, sqlite3.Error):
                     raise storage_error(exc, self.path) from exc
                 raise
+            finally:
+                if lazy:
+                    conn.execute("PRAGMA synchronous=FULL")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -20,14 +20,29 @@ ON CONFLICT DO NOTHING;
 SELECT id FROM jobs WHERE unique_key = ? AND status IN ('queued', 'running');
 
 -- name: claim
+-- A job that must run alone (its last attempt was lost with its worker) is claimed by claim_alone only.
 UPDATE jobs
    SET status = 'running', attempts = attempts + 1, token = token + 1,
        locked_until = :locked_until, worker = :worker, started_at = :now
  WHERE id IN (SELECT id FROM jobs
-               WHERE status = 'queued' AND queue = :queue AND run_at <= :now
+               WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND NOT alone
                ORDER BY priority DESC, run_at
                LIMIT :limit)
-RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority;
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
+
+-- name: claim_alone
+-- One job that must run alone, for a worker that runs nothing else.
+UPDATE jobs
+   SET status = 'running', attempts = attempts + 1, token = token + 1,
+       locked_until = :locked_until, worker = :worker, started_at = :now
+ WHERE id IN (SELECT id FROM jobs
+               WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND alone
+               ORDER BY priority DESC, run_at
+               LIMIT 1)
+RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
+
+-- name: alone_due
+SELECT 1 FROM jobs WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND alone LIMIT 1;
 
 -- name: ack
 UPDATE jobs SET status = 'succeeded', finished_at = :at, locked_until = NULL
@@ -52,7 +67,7 @@ SELECT id FROM dead_letters
 -- name: retry
 UPDATE jobs
    SET status = 'queued', run_at = :run_at, errors = json_insert(errors, '$[#]', json(:error)),
-       locked_until = NULL, worker = NULL
+       locked_until = NULL, worker = NULL, alone = :expired_at IS NOT NULL  -- lost with its worker: alone next
  WHERE id = :id AND token = :token AND status = 'running'
    AND (:expired_at IS NULL OR locked_until < :expired_at);
 
@@ -139,15 +154,23 @@ ON CONFLICT (name, queue, le) DO UPDATE SET value = value + excluded.value;
 SELECT name, queue, le, value FROM tally;
 
 -- name: add_to_outbox
-INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at) VALUES (?, ?, ?, ?, ?);
+-- data: the dead letter's row as written, so the event says the same whatever happens to the letter later.
+INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: claim_deliveries
 UPDATE outbox SET next_at = :until, attempts = attempts + 1
  WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= :now ORDER BY next_at LIMIT :limit)
 RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to, data;
 
+-- name: release_deliveries
+-- Claimed entries given back untried (a stopping worker's time ran out): due again, their attempt not counted.
+UPDATE outbox SET next_at = :now, attempts = attempts - 1
+ WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'pending';
+
 -- name: finish_delivery
-UPDATE outbox SET state = :state, next_at = :next_at, delivered_to = :delivered_to, last_error = :error
+-- A dead letter's copy goes once its delivery is over: a purge must not leave the payload behind for good.
+UPDATE outbox SET state = :state, next_at = :next_at, delivered_to = :delivered_to, last_error = :error,
+       data = CASE WHEN :state <> 'pending' AND dead_letter_id IS NOT NULL THEN NULL ELSE data END
  WHERE id = :id;
 
 -- name: outbox_counts

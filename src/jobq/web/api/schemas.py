@@ -37,9 +37,14 @@ _ATTEMPT_ERROR = _object({
     "worker": MAYBE_STRING, "duration": {"type": ["number", "null"]},
 })  # fmt: skip
 
-LIGHT_FIELDS = ("payload", "errors", "error_traceback")
+LIGHT_FIELDS = ("payload", "payload_note", "errors", "error_traceback")
 """What a dead-letter listing leaves out unless asked (the store does not read them); as ``jobq dlq list``."""
 
+_PAYLOAD_NOTE: Schema = {
+    "type": ["string", "null"],
+    "description": "Why payload is empty: the stored payload breaks the payload rule (an older version, a row "
+    "written by hand) and is shown degraded. null: payload is the stored payload.",
+}
 _DEAD_LETTER_LIGHT: dict[str, Schema] = {
     "id": STRING, "job_id": STRING, "task": STRING, "queue": STRING, "tenant": MAYBE_STRING, "key": MAYBE_STRING,
     "priority": INTEGER, "attempts": INTEGER, "max_attempts": INTEGER, "error_type": STRING,
@@ -49,12 +54,14 @@ _DEAD_LETTER_LIGHT: dict[str, Schema] = {
     "recover_at": MAYBE_TIME, "recovery_round": {"type": ["integer", "null"]}, "previous_id": MAYBE_STRING,
 }  # fmt: skip
 _DEAD_LETTER_FULL: dict[str, Schema] = {
-    **_DEAD_LETTER_LIGHT, "payload": {"type": "object"}, "errors": _list_of("AttemptError"), "error_traceback": STRING,
+    **_DEAD_LETTER_LIGHT, "payload": {"type": "object"}, "payload_note": _PAYLOAD_NOTE,
+    "errors": _list_of("AttemptError"), "error_traceback": STRING,
 }  # fmt: skip
 
 _JOB = _object({
     "id": STRING, "task": STRING, "queue": STRING, "status": {"enum": list(JOB_STATUSES)},
-    "payload": {"type": "object"}, "attempts": INTEGER, "max_attempts": {"type": ["integer", "null"]},
+    "payload": {"type": "object"}, "payload_note": _PAYLOAD_NOTE, "attempts": INTEGER,
+    "max_attempts": {"type": ["integer", "null"]},
     "priority": INTEGER, "tenant": MAYBE_STRING, "key": MAYBE_STRING, "unique_key": MAYBE_STRING,
     "errors": _list_of("AttemptError"), "created_at": MAYBE_TIME, "run_at": MAYBE_TIME, "started_at": MAYBE_TIME,
     "finished_at": MAYBE_TIME, "worker": MAYBE_STRING, "replay_of": MAYBE_STRING,

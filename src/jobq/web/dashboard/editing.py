@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jobq.errors import PayloadError
 from jobq.job import Payload
+from jobq.payload import MAX_DEPTH
+from jobq.payload import accept as accept_payload
 from jobq.redact import REDACTED, Redactor
 from jobq.web.dashboard.query import Invalid
 
@@ -24,6 +27,8 @@ def edited_payload(text: str, original: Payload, redactor: Redactor) -> Payload:
         raise Invalid(f"the payload is longer than {MAX_PAYLOAD_TEXT:,} characters")
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise Invalid(f"the payload is nested too deeply (the limit is {MAX_DEPTH} lists and dicts)") from None
     except ValueError as exc:
         raise Invalid(f"the payload is not valid JSON: {exc}") from None
     shape = 'a JSON object {"args": [...], "kwargs": {...}}'
@@ -31,6 +36,10 @@ def edited_payload(text: str, original: Payload, redactor: Redactor) -> Payload:
         raise Invalid(f"the payload must be {shape}")
     if not isinstance(value.get("args", []), list) or not isinstance(value.get("kwargs", {}), dict):
         raise Invalid(f"the payload must be {shape}: args a list, kwargs an object")
+    try:
+        accept_payload(value)  # the rule every payload meets (restoring only brings back stored values)
+    except PayloadError as exc:
+        raise Invalid(str(exc)) from None
     restored = restore(value, original, redactor)
     return {"args": restored.get("args", []), "kwargs": restored.get("kwargs", {})}
 
