@@ -1,7 +1,8 @@
 """``jobq dlq replay|retry|abandon|purge`` and ``jobq clear``: bulk changes, made safe.
 
-Each shows the count first, stops there on ``--dry-run``, asks unless ``--yes`` (a no changes nothing),
-and reports what happened to each dead letter.
+Each shows the count first, stops there on ``--dry-run``, and reports what happened to each dead letter.
+A change by filter (``--all``) and a deletion ask unless ``--yes`` (a no changes nothing); dead letters named
+by id are changed at once, as a script expects.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ def ids(shop: Shop, *filters: str) -> list[str]:
     return [letter["id"] for letter in shop.json("dlq", "list", *filters)["dead_letters"]]
 
 
-def test_replay_one_by_id_reports_the_new_job_linked_both_ways(shop: Shop) -> None:
+def test_replay_one_by_id_acts_at_once_and_reports_the_new_job_linked_both_ways(shop: Shop) -> None:
     (letter,) = ids(shop, "--task", "greet")
-    result = shop.jobq("dlq", "replay", letter, "--yes")
+    result = shop.jobq("dlq", "replay", letter, input="")  # no --yes, nothing to answer with: like </dev/null
+    assert "[y/N]" not in result.stderr
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith(letter))
     job_id = line.split("replayed as ")[1]
@@ -137,13 +139,14 @@ def test_replayed_jobs_run_once_the_bug_is_fixed(shop: Shop) -> None:
         assert shop.json("jobs", "inspect", letter.replayed_as)["status"] == "succeeded"
 
 
-def test_abandon_with_a_note_after_a_yes_and_not_after_a_no(shop: Shop) -> None:
+def test_abandon_by_filter_asks_and_by_id_acts_at_once_with_its_note(shop: Shop) -> None:
     first, second = ids(shop, "--class", "user_error")
     before = shop.snapshot()
-    declined = shop.jobq("dlq", "abandon", first, second, "--note", "invalid numbers", input="n\n")
+    declined = shop.jobq("dlq", "abandon", "--all", "--class", "user_error", "--note", "invalid numbers", input="n\n")
     assert declined.returncode == 1
+    assert "Abandon 2 dead letters? [y/N]" in declined.stderr
     assert shop.snapshot() == before
-    done = shop.jobq("dlq", "abandon", first, second, "--note", "invalid numbers", input="y\n")
+    done = shop.jobq("dlq", "abandon", first, second, "--note", "invalid numbers", input="")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-3:] == [
         f"{first}  abandoned",
@@ -231,7 +234,7 @@ def test_clear_refuses_missing_or_wrong_states(shop: Shop, args: tuple[str, ...]
 
 def test_the_alias_reads_the_settings_of_the_command_it_names(shop: Shop) -> None:
     (letter,) = ids(shop, "--task", "greet")
-    result = shop.jobq("dlq", "retry", letter, env={"JOBQ_DLQ_REPLAY_YES": "1"})  # no --yes, no answer: the env
+    result = shop.jobq("dlq", "retry", "--all", "--task", "greet", env={"JOBQ_DLQ_REPLAY_YES": "1"})  # no answer
     assert result.returncode == 0, result.stderr
     assert shop.letter(letter).resolution == "replayed"
 

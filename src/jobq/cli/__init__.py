@@ -17,7 +17,7 @@ from jobq.cli.dlq import dlq
 from jobq.cli.enqueue import enqueue
 from jobq.cli.jobs import jobs
 from jobq.cli.migrate import migrate
-from jobq.cli.options import NO_REDACT_HELP
+from jobq.cli.options import NO_REDACT_HELP, add_global_options
 from jobq.cli.recover import recover
 from jobq.cli.serve import serve
 from jobq.cli.stats import stats
@@ -71,6 +71,18 @@ def cli(
 
 for command in (worker, enqueue, stats, jobs, dlq, clear, recover, check, serve, migrate, demo):
     cli.add_command(command)
+
+
+def _globals_everywhere(group: click.Group) -> None:
+    """Every command also takes ``--url`` and ``--app`` after its name (SPEC 5's globals, where habit types them)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _globals_everywhere(command)
+        else:
+            add_global_options(command)
+
+
+_globals_everywhere(cli)
 
 
 def main() -> None:

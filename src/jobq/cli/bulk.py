@@ -156,8 +156,12 @@ def confirm(question: str, *, safety: Safety, past: str) -> None:
 
 
 def run(ctx: Context, selection: Selection, change: Change, safety: Safety, *, rate: float | None = None) -> None:
-    """Count, stop there on ``--dry-run``, confirm, apply with progress and throttle, report each."""
-    if not ready(ctx, selection.count, change, safety):
+    """Count, stop there on ``--dry-run``, confirm, apply with progress and throttle, report each.
+
+    Dead letters named by id are changed without a question: the operator already said which ones (a script
+    replaying one letter must not need ``--yes``). A selection by filter is asked about first.
+    """
+    if not ready(ctx, selection.count, change, safety, ask=selection.filters is not None):
         return
     results, interrupted = _apply_all(selection, change, rate)
     report(ctx, selection.count, change.past, results, interrupted=interrupted)
@@ -167,15 +171,16 @@ def run(ctx: Context, selection: Selection, change: Change, safety: Safety, *, r
         sys.exit(1)
 
 
-def ready(ctx: Context, count: int, change: Change, safety: Safety) -> bool:
-    """Say how many are selected; False when none are or on ``--dry-run``, else True after a yes."""
+def ready(ctx: Context, count: int, change: Change, safety: Safety, *, ask: bool = True) -> bool:
+    """Say how many are selected; False when none are or on ``--dry-run``, else True (after a yes, if ``ask``)."""
     if count == 0 or safety.dry_run:
         if ctx.as_json:
             echo_json({"matched": count, "dry_run": safety.dry_run, change.past: 0, "results": []})
         say(ctx, f"{plural(count, 'dead letter')} selected" + ("; dry run, nothing was changed." if count else "."))
         return False
     say(ctx, f"{plural(count, 'dead letter')} selected.")
-    confirm(f"{change.verb.capitalize()} {plural(count, 'dead letter')}?", safety=safety, past=change.past)
+    if ask:
+        confirm(f"{change.verb.capitalize()} {plural(count, 'dead letter')}?", safety=safety, past=change.past)
     return True
 
 

@@ -54,9 +54,9 @@ def clear(ctx: Context, status: list[JobStatus], older_than: timedelta | None, s
 
 
 def _count(app: App, statuses: list[JobStatus], older_than: timedelta | None) -> int:
-    """How many jobs ``app.clear`` would delete (the API has no count of jobs, so: stats, or a scan by age)."""
+    """How many jobs ``app.clear`` would delete (``app.counts()``, or a scan by age)."""
     if older_than is None:
-        queues = app.stats()["queues"].values()
+        queues = app.counts().values()
         per_state = {status: sum(counts[status] for counts in queues) for status in statuses}
         if "queued" in per_state:
             per_state["queued"] += sum(counts["scheduled"] for counts in queues)

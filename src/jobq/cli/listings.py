@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from rich.console import Group
     from rich.text import Text
 
-UNCAPPED = ("#", "id", "sample", "dead letter")
-"""Columns never capped: ids are for copying."""
+UNCAPPED = ("#", "id", "sample", "dead letter", "task", "state")
+"""Columns never capped: ids are for copying, task names and states for reading whole."""
 UNCUT = (*UNCAPPED, "class", "att", "count")
 """Columns not narrowed to fit a small terminal (the rest lose characters, widest first)."""
 MESSAGE_ROOM = 32
@@ -27,14 +27,17 @@ def listing(
     *,
     cap: int = 24,
     uncut: Sequence[str] = (),
+    optional: Sequence[str] = (),
     wrap: bool = False,
 ) -> Group:
     """Rows of short cells, each row ending with a message cut to the terminal width.
 
     On a wide terminal the message ends the row; on a narrow one (the id alone takes 26 columns) it goes on
     the line below, indented, so that it still gets most of the width instead of a few characters. ``uncut``
-    names more columns never narrowed to fit; with ``wrap``, messages are never cut either: one that does not
-    fit on its row goes below and wraps.
+    names more columns never narrowed to fit; ``optional`` names the columns left out, in that order, while the
+    row does not fit whole (80 columns show an id, a task name and a state uncut, not five columns cut to
+    ``messa…``); with ``wrap``, messages are never cut either: one that does not fit on its row goes below and
+    wraps.
     """
     from rich.console import Group
     from rich.text import Text
@@ -44,6 +47,7 @@ def listing(
     caps = [999 if header in UNCAPPED else cap for header in headers[:-1]]
     for cells, _ in rows:
         widths = [min(max(known, cell.cell_len), most) for known, cell, most in zip(widths, cells, caps, strict=True)]
+    headers, widths, rows = _drop_optional(headers, widths, rows, width=width, optional=optional)
     room = width - sum(widths) - 2 * len(widths)
     inline = room >= MESSAGE_ROOM and not (wrap and any(message.cell_len > room for _, message in rows))
     widths = _fit(widths, room=width - 2 * (len(widths) - 1), headers=headers, uncut=(*UNCUT, *uncut))
@@ -74,6 +78,26 @@ def listing(
     return Group(*output)
 
 
+def _drop_optional(
+    headers: Sequence[str],
+    widths: list[int],
+    rows: Sequence[tuple[Sequence[Text], Text]],
+    *,
+    width: int,
+    optional: Sequence[str],
+) -> tuple[Sequence[str], list[int], Sequence[tuple[Sequence[Text], Text]]]:
+    """The columns (and their cells) left once the ``optional`` ones are dropped, in order, until a row fits."""
+    keep = list(range(len(widths)))
+    for name in optional:
+        if sum(widths[index] for index in keep) + 2 * (len(keep) - 1) <= width:
+            break
+        keep = [index for index in keep if headers[index] != name]
+    if len(keep) == len(widths):
+        return headers, widths, rows
+    kept_rows = [([cells[index] for index in keep], message) for cells, message in rows]
+    return [*(headers[index] for index in keep), headers[-1]], [widths[index] for index in keep], kept_rows
+
+
 def _fit(widths: list[int], *, room: int, headers: Sequence[str], uncut: Sequence[str]) -> list[int]:
     """Narrow the widest cuttable columns, one character at a time, until the row fits in ``room``."""
     widths = list(widths)
@@ -100,7 +124,7 @@ def dead_letters_table(letters: Sequence[DeadLetter], *, numbered: bool = False)
         ]  # fmt: skip
         message = text(one_line(f"{letter.error_type}: {letter.error_message}"), "red")
         rows.append(([text(number), *cells] if numbered else cells, message))
-    return listing(("#", *headers) if numbered else headers, rows)
+    return listing(("#", *headers) if numbered else headers, rows, optional=("att", "failed", "tenant"))
 
 
 def job_state(job: Job, now: float) -> str:
@@ -123,7 +147,8 @@ def jobs_table(jobs: Sequence[Job]) -> Group:
             text(job.queue), text(job.tenant),
         ]  # fmt: skip
         rows.append((cells, text(one_line(f"{last.error_type}: {last.message}") if last else "", "red")))
-    return listing(("id", "task", "state", "att", "when", "queue", "tenant", "last error"), rows)
+    headers = ("id", "task", "state", "att", "when", "queue", "tenant", "last error")
+    return listing(headers, rows, optional=("tenant", "att", "queue", "when"))
 
 
 def _when(job: Job, now: float) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from jobq.cli.context import Context
 from jobq.cli.params import Moment
@@ -35,6 +36,28 @@ def json_option(fn: F) -> F:
     """``--json`` after the command, as well as before it."""
     return option("--json", is_flag=True, expose_value=False, callback=_set_json,
                   help="Print JSON (SPEC key names) instead of tables.")(fn)  # fmt: skip
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # Only a flag given here counts: the group has already read the environment, and must keep its own flag
+    # ranking above it. Given here, the flag wins over the group's.
+    if value is not None and param.name and ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+        setattr(ctx.ensure_object(Context), param.name, value)
+
+
+GLOBAL_OPTIONS = (
+    ("--url", "url", "JOBQ_URL", "URL", "Database URL, as `jobq --url` (default sqlite:///./jobq.db)."),
+    ("--app", "app_path", "JOBQ_APP", "MODULE:ATTR", "Your app, as `jobq --app`, e.g. myproject.tasks:app."),
+)
+
+
+def add_global_options(command: click.Command) -> None:
+    """``--url`` and ``--app`` after the command as well as before it: ``jobq worker --app tasks:app`` is how
+    celery and procrastinate users type it."""
+    for flag, name, envvar, metavar, help in GLOBAL_OPTIONS:
+        if not any(flag in param.opts for param in command.params):
+            command.params.append(click.Option([flag, name], metavar=metavar, expose_value=False, envvar=envvar,
+                                               show_envvar=True, callback=_set_global, help=help))  # fmt: skip
 
 
 NO_REDACT_HELP = "Show payloads, error messages and tracebacks as stored, PII included (jobq serve ignores it)."

@@ -30,7 +30,7 @@ MetricSource = Callable[[App], Iterable[Metric]]
 def job_gauges(app: App) -> Iterator[Metric]:
     """``jobq_jobs{queue,state}``: jobs stored now (``scheduled``: queued, due later)."""
     gauge = GaugeMetricFamily("jobq_jobs", "Jobs stored, by queue and state.", labels=["queue", "state"])
-    for queue, counts in sorted(app.stats()["queues"].items()):
+    for queue, counts in sorted(app.counts().items()):
         for state, count in counts.items():
             gauge.add_metric([queue, state], count)
     yield gauge
