@@ -124,7 +124,7 @@ def _default_class(exc: BaseException) -> tuple[ErrorClass, Action]:
         return _STATUS_TABLE[status]
     names = _mro_names(exc)
     if isinstance(exc, errors.UnknownTask):
-        return "system_error", "retry"  # a deploy under way heals it; jobq.execution bounds how long it waits
+        return "system_error", "retry"  # a deploy under way heals it; jobq.worker.failure bounds how long it waits
     if isinstance(exc, errors.Permanent | errors.PayloadError) or any(map(_VALIDATION.search, names)):
         return "user_error", "dead"
     if isinstance(exc, errors.Retry | TimeoutError | ConnectionError) or any(map(_TRANSIENT.search, names)):

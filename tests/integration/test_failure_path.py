@@ -12,8 +12,8 @@ import time
 import pytest
 
 import jobq
-from jobq.execution import UNKNOWN_TASK_ATTEMPTS
 from jobq.recovery import RecoveryPolicy
+from jobq.worker.failure import UNKNOWN_TASK_ATTEMPTS
 
 from .harness import (
     MESSAGE_LIMIT,

@@ -8,10 +8,10 @@ import pytest
 
 from jobq.classify import Classifier
 from jobq.errors import UnknownTask
-from jobq.execution import TRACEBACK_LIMIT, UNKNOWN_TASK_ATTEMPTS, Attempt, failure_outcome
 from jobq.fingerprint import MESSAGE_LIMIT
 from jobq.job import ClaimedJob, DeadLettered, JobId, Lease, RetryLater
 from jobq.redact import Redactor
+from jobq.worker.failure import TRACEBACK_LIMIT, UNKNOWN_TASK_ATTEMPTS, Attempt, failure_outcome
 
 PII = ("+15550001111", "kim@example.com")
 

@@ -129,3 +129,29 @@ def _backoff(backoff: Backoff, attempt: int) -> float:
     except Exception:
         log.exception("Backoff policy %r failed for attempt %d; using the default", backoff, attempt)
         return DEFAULT_BACKOFF.delay(attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class FailurePolicy:
+    """The settings of a worker that every failure of its attempts is decided by."""
+
+    classifier: Classifier
+    recovery: tuple[float, ...] = ()
+    with_hooks: bool = False
+    redactor: Redactor | None = None
+    """Set when failures are redacted before they are stored (``App(redact_at_rest=True)``)."""
+
+    def outcome(
+        self,
+        attempt: Attempt,
+        exc: BaseException,
+        options: TaskOptions | None,
+        now: float,
+        *,
+        expired_at: float | None = None,
+    ) -> RetryLater | DeadLettered:
+        """What happens to the job whose attempt raised ``exc`` (``options``: None for an unknown task)."""
+        return failure_outcome(
+            attempt, exc, options=options, classifier=self.classifier, now=now, expired_at=expired_at,
+            recovery=self.recovery, with_hooks=self.with_hooks, redactor=self.redactor,
+        )  # fmt: skip
