@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import jobq
+from jobq import App, DeadLetter
 
 JOBQ = str(Path(sys.executable).with_name("jobq"))
 
@@ -116,15 +117,15 @@ class Shop:
         return json.loads(result.stdout)
 
     @contextmanager
-    def app(self) -> Iterator[jobq.App]:
+    def app(self) -> Iterator[App]:
         with jobq.App(self.url) as app:
             yield app
 
-    def letters(self, **filters: Any) -> list[jobq.DeadLetter]:
+    def letters(self, **filters: Any) -> list[DeadLetter]:
         with self.app() as app:
             return list(app.dlq.list(limit=1000, **filters))
 
-    def letter(self, dead_letter_id: str) -> jobq.DeadLetter:
+    def letter(self, dead_letter_id: str) -> DeadLetter:
         with self.app() as app:
             letter = app.dlq.get(dead_letter_id)
         assert letter is not None

@@ -116,7 +116,7 @@ def test_sigterm_to_a_multi_process_worker_stops_every_process_gracefully(empty_
     )  # fmt: skip
     assert process.stderr is not None
     # As soon as one child runs (the other may still be starting: the signal must wait for it, not kill it).
-    seen = []
+    seen: list[str] = []
     while not any("started (concurrency" in line for line in seen):
         line = process.stderr.readline()
         assert line, f"the worker exited before starting: {''.join(seen)}"

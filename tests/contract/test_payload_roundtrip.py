@@ -24,7 +24,7 @@ from tests.conftest import BACKENDS, backend_url, postgres_schema
 SPECIAL_FLOATS = [-0.0, 0.0, 1e16, 1.5e300, 5e-324, -1.7976931348623157e308, 0.1, 1.0, 2.5e-10]
 SPECIAL_INTS = [0, -1, 2**53 + 1, 2**63, 2**70, -(2**100), 10**300]
 
-text = st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=20)
+text = st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=20)
 scalars = (
     st.none()
     | st.booleans()
@@ -91,16 +91,19 @@ def test_any_json_value_comes_back_type_for_type_enqueued_dead_lettered_and_repl
     assert same(sent, job.payload), (sent, job.payload)
 
     letter = shared_app.dlq.get(_dead_letter_of(shared_app, job))
-    assert letter is not None and same(sent, letter.payload), (sent, letter.payload)
+    assert letter is not None
+    assert same(sent, letter.payload), (sent, letter.payload)
 
     replayed = shared_app.get_job(shared_app.dlq.replay(letter.id))
-    assert replayed is not None and same(sent, replayed.payload), (sent, replayed.payload)
+    assert replayed is not None
+    assert same(sent, replayed.payload), (sent, replayed.payload)
 
 
 def test_numbers_jsonb_would_change_come_back_as_written(shared_app: jobq.App) -> None:
     numbers = [*SPECIAL_FLOATS, *SPECIAL_INTS]
     job = shared_app.get_job(shared_app.enqueue("roundtrip.echo", args=[numbers]))
-    assert job is not None and same({"args": [numbers], "kwargs": {}}, job.payload), job.payload
+    assert job is not None
+    assert same({"args": [numbers], "kwargs": {}}, job.payload), job.payload
     assert all(not isinstance(value, float) or math.isfinite(value) for value in job.payload["args"][0])
 
 

@@ -192,6 +192,7 @@ def test_a_refused_replay_or_resolve_writes_no_audit_entry(backend: Backend) -> 
 def test_an_audit_entry_that_cannot_be_written_undoes_the_replay_and_its_progress(backend: Backend) -> None:
     letter = dead_letter(backend)
     taken = audit(dead_letter(backend))
+    assert taken.dead_letter_id is not None
     backend.resolve(taken.dead_letter_id, "abandoned", note=None, audit=taken)
     started = redrive(backend)
     job = replay_job(letter)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright, sync_playwright
 
 import jobq
 from jobq.serialize import dead_letter_to_dict
@@ -212,7 +212,12 @@ def page(context: BrowserContext) -> Iterator[Page]:
     """A tab that fails the test if any dialog opens (an injected script would open one)."""
     tab = context.new_page()
     dialogs: list[str] = []
-    tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", dismiss)
     yield tab
     assert dialogs == [], f"a dialog opened: {dialogs}"
 

@@ -17,6 +17,7 @@ from tests.web.conftest import interrupted_redrive, running
 from .conftest import READ_ONLY_TOKEN, TOKEN, XSS_TITLE, Server, ServerFactory, screenshot, sign_in
 
 LETTER_ROWS = "table[data-letters] tbody tr"
+Form = dict[str, str | float | bool]  # what Playwright's request.post(form=...) takes
 
 
 def snapshot(server: Server) -> list[tuple[str, str]]:
@@ -37,7 +38,9 @@ def test_sign_in_sets_a_strict_http_only_cookie(page: Page, context: BrowserCont
     (session,) = [cookie for cookie in context.cookies() if cookie["name"] == "jobq_session"]
     assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/dashboard"
     assert TOKEN not in session["value"]
-    context.add_cookies([{**session, "value": session["value"][:-3] + "AAA"}])  # type: ignore[list-item]
+    # Playwright types what cookies() gives as Cookie, which lacks SetCookieParam's "url", so strict mypy will not
+    # let one be passed back to add_cookies, though Playwright takes cookies() output as is.
+    context.add_cookies([{**session, "value": session["value"][:-3] + "AAA"}])  # type: ignore[typeddict-item]
     page.goto(f"{shared.url}/dashboard/")
     assert "/dashboard/sign-in" in page.url and "why=expired" in page.url
     expect(page.locator(".flash")).to_contain_text("Your session ended")
@@ -111,8 +114,8 @@ def test_a_cross_site_request_or_a_missing_csrf_token_is_refused(page: Page, ser
     before = snapshot(server)
     sign_in(page, server)
     csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
-    purge_all = {"action": "purge", "scope": "all", "task": "sms.send"}
-    attempts = {
+    purge_all: Form = {"action": "purge", "scope": "all", "task": "sms.send"}
+    attempts: dict[str, tuple[Form, dict[str, str]]] = {
         "cross-site": ({"csrf": csrf, **purge_all}, {"Sec-Fetch-Site": "cross-site"}),
         "same-site": ({"csrf": csrf, **purge_all}, {"Sec-Fetch-Site": "same-site"}),
         "foreign origin": ({"csrf": csrf, **purge_all}, {"Origin": "https://evil.example"}),
@@ -165,7 +168,7 @@ def test_an_open_server_needs_no_sign_in_but_still_refuses_forged_posts(page: Pa
     page.goto(f"{server.url}/dashboard/dead-letters")
     csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
     run = f"{server.url}/dashboard/actions/run"
-    purge_all = {"action": "purge", "scope": "all"}
+    purge_all: Form = {"action": "purge", "scope": "all"}
     cross_site = page.request.post(run, form={"csrf": csrf, **purge_all}, headers={"Sec-Fetch-Site": "cross-site"})
     no_token = page.request.post(run, form=purge_all, headers={"Sec-Fetch-Site": "same-origin"})
     assert (cross_site.status, no_token.status) == (403, 403)

@@ -41,6 +41,19 @@ def alerts(seen: list[HookEvent]) -> list[str]:
     return sorted(event.data["name"] for event in seen if event.kind == "alert" and "dead_letter" not in event.data)
 
 
+NewFingerprints = list[tuple[str, float, int]]
+
+
+def counting(real: Callable[..., NewFingerprints], calls: list[str]) -> Callable[..., NewFingerprints]:
+    """A backend's ``new_fingerprints`` that notes each call in ``calls``."""
+
+    def new_fingerprints(*, since: float) -> NewFingerprints:
+        calls.append("x")
+        return real(since=since)
+
+    return new_fingerprints
+
+
 def test_a_storm_is_one_message_and_new_failures_are_announced_once(url: str) -> None:
     seen: list[HookEvent] = []
     clock = ManualClock()
@@ -185,8 +198,7 @@ def test_of_many_running_workers_one_evaluates_per_period(shared_url: str) -> No
     apps = [failing_app(shared_url, seen, alerting=alerting) for _ in range(3)]
     workers = [jobq.Worker(app) for app in apps]
     for app in apps:
-        real = app.backend.new_fingerprints
-        app.backend.new_fingerprints = lambda *, since, real=real: evaluations.append("x") or real(since=since)  # type: ignore[method-assign]
+        app.backend.new_fingerprints = counting(app.backend.new_fingerprints, evaluations)  # type: ignore[method-assign]
     threads = [threading.Thread(target=w.run, kwargs={"install_signal_handlers": False}) for w in workers]
     started = time.monotonic()
     for thread in threads:

@@ -44,7 +44,7 @@ def make_dead(app: jobq.App, count: int, *, task: str = "doomed", tenant: str | 
 
     app.enqueue_many(task, [{"n": n} for n in range(count)], tenant=tenant)
     work(app)
-    ids = [letter.id for letter in app.dlq.list(task=task, limit=1000)]
+    ids: list[str] = [letter.id for letter in app.dlq.list(task=task, limit=1000)]
     assert len(ids) == count
     return ids
 

@@ -42,8 +42,9 @@ class StatusExits(Exception):
 
 
 class ArgsExit(Exception):
-    @property  # type: ignore[override]
-    def args(self) -> tuple[Any, ...]:
+    # Hostile on purpose: a read-only ``args`` that raises, where typeshed declares a writable attribute.
+    @property
+    def args(self) -> tuple[Any, ...]:  # type: ignore[override]
         raise SystemExit(5)
 
 

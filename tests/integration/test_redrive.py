@@ -62,8 +62,8 @@ def make_dead(app: jobq.App, numbers: range, *, kind: str = "number") -> list[st
     return [letter.id for letter in app.dlq.list(limit=1000)]
 
 
-def fingerprint_of(app: jobq.App, **filters: str) -> str:
-    [group] = app.dlq.groups(by="fingerprint", **filters)
+def fingerprint_of(app: jobq.App, *, search: str) -> str:
+    [group] = app.dlq.groups(by="fingerprint", search=search)
     assert group.value is not None
     return group.value
 

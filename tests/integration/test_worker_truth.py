@@ -48,7 +48,7 @@ def test_claimed_job_whose_lease_went_stale_before_it_started_is_not_started_nor
 
         job_id = note.enqueue()
         claim = app.backend.record_and_claim
-        paused = []
+        paused: list[bool] = []
 
         def claim_then_pause(*args: Any, **kwargs: Any) -> Any:
             done = claim(*args, **kwargs)

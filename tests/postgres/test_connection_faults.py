@@ -116,7 +116,8 @@ def test_a_worker_drains_everything_while_its_connections_are_killed_again_and_a
 
 def all_succeeded(app: jobq.App, total: int) -> bool:
     try:
-        return app.stats()["queues"].get("default", {}).get("succeeded", 0) == total
+        succeeded: int = app.stats()["queues"].get("default", {}).get("succeeded", 0)
+        return succeeded == total
     except StorageError:
         return False
 
@@ -130,8 +131,8 @@ def test_a_forked_child_uses_connections_of_its_own_and_leaves_the_parents_worki
         pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through its exit code
         try:
-            claimed = pg.claim(worker="child", queue="default", limit=1, lease=30, now=NOW)
-            ok = len(claimed) == 1 and pg.record([Succeeded(claimed[0].lease, NOW)]) == [True] and pg.changed()
+            taken = pg.claim(worker="child", queue="default", limit=1, lease=30, now=NOW)
+            ok = len(taken) == 1 and pg.record([Succeeded(taken[0].lease, NOW)]) == [True] and pg.changed()
             os._exit(0 if ok else 1)
         except BaseException:  # noqa: BLE001
             os._exit(2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobq.backends.postgres import PostgresBackend
-from jobq.job import Lease, Released, RetryLater, Succeeded
+from jobq.job import Lease, Outcome, Released, RetryLater, Succeeded
 from tests.contract.helpers import NOW, bury, error, new_job
 
 
@@ -11,7 +11,7 @@ def test_a_mixed_batch_reports_each_outcome_in_order(pg: PostgresBackend) -> Non
     pg.enqueue([new_job() for _ in range(5)])
     a, b, c, d, e = pg.claim(worker="w", queue="default", limit=5, lease=30, now=NOW)
     stale = Lease(c.lease.job_id, c.lease.token + 7)
-    outcomes = [
+    outcomes: list[Outcome] = [
         Succeeded(a.lease, NOW),
         Succeeded(stale, NOW),
         RetryLater(b.lease, error(1), run_at=NOW + 5),
