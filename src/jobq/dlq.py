@@ -8,16 +8,18 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from jobq import bulk
 from jobq.audit import AuditAction, AuditEntry
 from jobq.backends.contract import GROUP_BY, DeadLetterFilter, GroupBy
+from jobq.bulk import Action, BulkReport, Preview, Progress
 from jobq.clock import to_datetime, to_seconds
-from jobq.errors import JobqError, NotFound, PayloadError
+from jobq.errors import JobqError, NotFound, PayloadError, UnreadablePayload
 from jobq.job import (
     ERROR_CLASSES,
     RESOLUTIONS,
@@ -34,9 +36,9 @@ from jobq.job import (
 from jobq.payload import accept as accept_payload
 from jobq.redact import Redactor
 from jobq.redrive import Redrive, RedriveId, RedriveOutcome
-from jobq.redrive_run import Progress, run_redrive
 from jobq.redrive_run import ReplayReport as ReplayReport  # re-exported: ``jobq.dlq`` defined them first
 from jobq.redrive_run import ReplayResult as ReplayResult
+from jobq.redrive_run import run_redrive
 from jobq.serialize import dead_letter_from_dict, dead_letter_to_dict
 from jobq.stats import DAY, dead_letter_stats
 
@@ -151,7 +153,7 @@ class DeadLetterQueue:
             payload, text = accept_payload(payload)
             detail |= {"original_payload": letter.payload, "payload": payload}
         elif letter.payload_note is not None:
-            raise PayloadError(f"dead letter {letter.id}: {letter.payload_note}; replay it with an edited payload")
+            raise UnreadablePayload(f"dead letter {letter.id}: {letter.payload_note}; replay it with an edited payload")
         now = self._app.clock()
         job = NewJob(
             id=JobId(new_id()), task=letter.task, queue=letter.queue, payload=payload or letter.payload,
@@ -164,6 +166,41 @@ class DeadLetterQueue:
         )
         self._app._wake_workers()
         return job_id
+
+    def replay_ids(
+        self, ids: Sequence[str], *, force: bool = False, by: str | None = None, rate: float | None = None,
+        payload: Payload | None = None, dry_run: bool = False, progress: Progress | None = None,
+    ) -> BulkReport:  # fmt: skip
+        """Replay these letters one by one, at most ``rate`` a second; each one refused (already replayed, gone,
+        an unreadable payload) is an outcome in the report, and the rest go on. ``payload`` replaces the
+        arguments; ``dry_run`` only counts the letters found."""
+        return bulk.replay_ids(
+            self, ids, force=force, by=by, rate=rate, payload=payload, dry_run=dry_run, progress=progress
+        )
+
+    def abandon_ids(
+        self, ids: Sequence[str], *, note: str | None = None, by: str | None = None, dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkReport:  # fmt: skip
+        """Abandon these letters one by one; one already resolved or gone is an outcome in the report."""
+        return bulk.abandon_ids(self, ids, note=note, by=by, dry_run=dry_run, progress=progress)
+
+    def abandon_many(
+        self, *, note: str | None = None, by: str | None = None, limit: int | None = None, cursor: str | None = None,
+        dry_run: bool = False, progress: Progress | None = None, **filters: Any,
+    ) -> BulkReport:  # fmt: skip
+        """Abandon every match (unresolved ones unless ``resolution`` says otherwise), or with ``limit`` one page
+        after ``cursor`` (``report.next_cursor`` continues); ``dry_run`` only counts the matches."""
+        return bulk.abandon_many(
+            self, note=note, by=by, limit=limit, cursor=cursor, dry_run=dry_run, progress=progress, filters=filters
+        )
+
+    def preview(self, action: Action, *, ids: Sequence[str] = (), force: bool = False, **filters: Any) -> Preview:
+        """How many letters ``action`` (replay, abandon, purge) would change now, out of how many it targets:
+        ``ids``, or every letter matching the filters. What a confirmation shows before anything changes."""
+        if ids:
+            return bulk.preview_ids(self, action, ids, force=force)
+        return bulk.preview_filter(self, action, force=force, filters=filters)
 
     def replay_many(
         self,

@@ -11,6 +11,10 @@ class PayloadError(JobqError, TypeError):
     """A payload that is not JSON, or that the task's signature cannot accept."""
 
 
+class UnreadablePayload(PayloadError):
+    """A dead letter's stored payload could not be read back: it replays only with an edited payload."""
+
+
 class UnknownTask(JobqError, LookupError):
     """A job names a task that is not registered in this process."""
 

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from jobq.errors import AlreadyReplayed, JobqError, NotFound, RedriveStopped
+from jobq.bulk import BulkResult, Pacer, Progress, replay_outcome
+from jobq.errors import JobqError, RedriveStopped
 from jobq.job import DeadLetterId, JobId
 from jobq.redrive import Redrive, RedriveId, RedriveState
 
 if TYPE_CHECKING:
     from jobq.app import App
 
-
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
-    """What happened to one dead letter in a bulk replay."""
-
-    dead_letter_id: DeadLetterId
-    outcome: Literal["replayed", "already_replayed", "not_found"]
-    job_id: JobId | None = None
+ReplayResult = BulkResult
+"""What happened to one dead letter in a redrive (the name ``replay_many`` reports it under)."""
 
 
 @dataclass(slots=True)
@@ -43,11 +37,9 @@ class ReplayReport:
         return sum(result.outcome == "replayed" for result in self.results)
 
 
-Progress = Callable[[ReplayResult], None]
-"""Called after each letter a redrive handled."""
-
 ReplayOne = Callable[[DeadLetterId], JobId]
-"""Replays one letter as a step of the redrive; raises AlreadyReplayed or NotFound when it cannot."""
+"""Replays one letter as a step of the redrive; raises AlreadyReplayed, NotFound or UnreadablePayload when it
+cannot."""
 
 
 def run_redrive(
@@ -59,18 +51,16 @@ def run_redrive(
     owner = redrive.owner
     assert owner is not None, "a run drives a redrive it owns"
     report = ReplayReport(matched=redrive.matched, redrive_id=redrive.id)
-    pause = 1.0 / redrive.rate if redrive.rate else 0.0
+    pacer = Pacer(redrive.rate)
     try:
         for dead_letter_id in letters:
-            started = time.monotonic()
+            pacer.wait()
             result = _step(app, redrive.id, owner, dead_letter_id, replay)
             if result is None:
                 break  # cancelled, or taken over by a resume elsewhere
             report.results.append(result)
             if progress is not None:
                 progress(report.results[-1])
-            if pause:
-                time.sleep(max(0.0, pause - (time.monotonic() - started)))
         else:
             app.backend.stop_redrive(redrive.id, state="finished", owner=owner, now=app.clock())
     except KeyboardInterrupt:
@@ -89,11 +79,12 @@ def _step(
     """One letter: replayed (its progress counted in the replay's transaction), or passed over and counted so;
     None when the redrive is not this run's any more (and the letter was left alone)."""
     try:
-        return ReplayResult(dead_letter_id, "replayed", replay(dead_letter_id))
+        result = replay_outcome(dead_letter_id, lambda: replay(dead_letter_id))
     except RedriveStopped:
         return None
-    except (AlreadyReplayed, NotFound) as refused:
-        # Replayed, resolved or purged by someone else since it matched.
-        if not app.backend.skip_in_redrive(redrive_id, owner=owner, cursor=dead_letter_id, now=app.clock()):
-            return None
-        return ReplayResult(dead_letter_id, "not_found" if isinstance(refused, NotFound) else "already_replayed")
+    if result.outcome == "replayed":
+        return result
+    # Replayed, resolved or purged by someone else since it matched, or its payload cannot be read: passed over.
+    if not app.backend.skip_in_redrive(redrive_id, owner=owner, cursor=dead_letter_id, now=app.clock()):
+        return None
+    return result

@@ -214,3 +214,32 @@ def test_a_worker_that_claims_a_payload_it_cannot_decode_records_a_payload_error
     assert "nested too deeply to decode" in letter.error_message
     job = app.get_job(fine)
     assert job is not None and job.status == "succeeded"
+
+
+def test_a_bulk_replay_passes_over_a_letter_whose_payload_cannot_be_read_and_replays_the_rest(
+    raw: tuple[jobq.App, Any],
+) -> None:
+    app, overwrite = raw
+    job_ids = [app.enqueue("hostile.take", {"n": n}) for n in range(3)]
+    lines = [
+        letter_line('{"args": [], "kwargs": {"a": 1}}', f"dl-{n}").replace('"job-1"', f'"{job_id}"')
+        for n, job_id in enumerate(job_ids)
+    ]
+    app.dlq.import_(io.StringIO("\n".join(lines) + "\n"))
+    overwrite(job_ids[1], STORED["wrong shape"][0])
+
+    report = app.dlq.replay_many()
+    outcomes = {result.dead_letter_id: result.outcome for result in report.results}
+    assert outcomes == {"dl-0": "replayed", "dl-1": "unreadable_payload", "dl-2": "replayed"}
+    assert report.redrive_id is not None and report.state == "finished"
+    redrive = app.dlq.get_redrive(report.redrive_id)
+    assert redrive is not None and (redrive.replayed, redrive.skipped) == (2, 1)
+    letter = app.dlq.get("dl-1")
+    assert letter is not None and letter.resolution == "open"
+
+    by_ids = app.dlq.replay_ids(["dl-1", "dl-0", "dl-gone"])
+    assert [(result.dead_letter_id, result.outcome) for result in by_ids.results] == [
+        ("dl-1", "unreadable_payload"), ("dl-0", "already_replayed"), ("dl-gone", "not_found"),
+    ]  # fmt: skip
+    assert (by_ids.matched, by_ids.changed) == (2, 0)
+    assert app.get_job(app.dlq.replay("dl-1", payload={"args": [], "kwargs": {"a": 2}})) is not None

@@ -1,11 +1,14 @@
-"""Changes to many dead letters, made safe: count first, dry run, confirm, progress, and a line per id."""
+"""Changes to many dead letters, made safe: count first, dry run, confirm, progress, and a line per id.
+
+The changes themselves are the core's (``app.dlq.replay_ids``, ``abandon_ids``, ``abandon_many``); this module
+asks, shows progress and renders what became of each letter.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,12 +16,11 @@ from typing import Any
 import click
 
 from jobq.app import App
+from jobq.bulk import BulkResult, Progress
 from jobq.cli.context import Context
 from jobq.cli.options import Safety, Selector
 from jobq.cli.output import echo_json, plural, progress
-from jobq.errors import AlreadyReplayed, NotFound
-
-PAGE = 500
+from jobq.errors import NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,28 +29,30 @@ class Result:
 
     dead_letter_id: str
     outcome: str
-    """``replayed`` or ``abandoned``; else why not: ``already_replayed``, ``already_resolved``, ``not_found``."""
+    """``replayed`` or ``abandoned``; else why not (``jobq.bulk.BulkOutcome``): ``already_replayed``…"""
     job_id: str | None = None
     note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """One change applied to each selected dead letter: replay or abandon."""
+class Selection:
+    """The dead letters a change applies to: how many, and their ids (or the filter of ``--all``)."""
 
-    verb: str
-    past: str
-    apply: Callable[[str], Result]
+    count: int
+    ids: Sequence[str] = ()
+    filters: dict[str, Any] | None = None
+    """The pinned filter of ``--all`` (None for ids): what it applies to."""
 
 
 @dataclass(frozen=True, slots=True)
-class Selection:
-    """The dead letters a change applies to: how many, and their ids (paged lazily for ``--all``)."""
+class Change:
+    """One change the core applies to each selected dead letter (replay or abandon), and how a result reads."""
 
-    count: int
-    ids: Iterable[str]
-    filters: dict[str, Any] | None = None
-    """The pinned filter of ``--all`` (None for ids): what a redrive replays."""
+    verb: str
+    past: str
+    apply: Callable[[Selection, Progress], object]
+    """Applies the change through ``app.dlq``, telling ``Progress`` after each letter."""
+    render: Callable[[BulkResult], Result]
 
 
 class Declined(click.ClickException):
@@ -87,36 +91,50 @@ def select(app: App, selector: Selector, *, unresolved_only: bool) -> Selection:
     filters = pin(selector.filters)
     if unresolved_only and "resolution" not in filters:
         filters["unresolved"] = True  # open or pending recovery: what still waits for someone
-    return Selection(app.dlq.count(**filters), _matching_ids(app, filters), filters)
-
-
-def _matching_ids(app: App, filters: dict[str, Any]) -> Iterator[str]:
-    """Every match, a page at a time; the cursor moves down the ids, so changed entries never come back."""
-    cursor: str | None = None
-    while True:
-        page = app.dlq.list(limit=PAGE, cursor=cursor, **filters)
-        yield from (letter.id for letter in page)
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return Selection(app.dlq.count(**filters), filters=filters)
 
 
 # -- the two changes ------------------------------------------------------------------------------
 
 
-def replay_change(app: App, *, force: bool, by: str | None) -> Change:
-    """Replay each as a new job; one already replayed is refused unless ``force``."""
+def replay_change(app: App, *, force: bool, by: str | None, rate: float | None = None) -> Change:
+    """Replay each (by id) as a new job, at most ``rate`` a second; one already replayed is refused unless
+    ``force``."""
 
-    def apply(dead_letter_id: str) -> Result:
-        try:
-            return Result(dead_letter_id, "replayed", job_id=app.dlq.replay(dead_letter_id, force=force, by=by))
-        except AlreadyReplayed:
-            state = resolution_of(app, dead_letter_id)
-            return Result(dead_letter_id, "already_replayed", note=f"refused: already {state} (--force replays again)")
-        except NotFound:
-            return Result(dead_letter_id, "not_found", note="not found")
+    def apply(selection: Selection, progress: Progress) -> object:
+        return app.dlq.replay_ids(selection.ids, force=force, by=by, rate=rate, progress=progress)
 
-    return Change("replay", "replayed", apply)
+    def render(result: BulkResult) -> Result:
+        if result.outcome == "already_replayed":
+            state = resolution_of(app, result.dead_letter_id)
+            return _line(result, f"refused: already {state} (--force replays again)")
+        return _line(result, NOTES.get(result.outcome))
+
+    return Change("replay", "replayed", apply, render)
+
+
+def abandon_change(app: App, *, note: str, by: str | None) -> Change:
+    """Abandon each open (or pending-recovery) dead letter, with a note."""
+
+    def apply(selection: Selection, progress: Progress) -> object:
+        if selection.filters is None:
+            return app.dlq.abandon_ids(selection.ids, note=note, by=by, progress=progress)
+        return app.dlq.abandon_many(note=note, by=by, progress=progress, **selection.filters)
+
+    def render(result: BulkResult) -> Result:
+        if result.outcome == "already_resolved":
+            return _line(result, f"refused: already {resolution_of(app, result.dead_letter_id)}")
+        return _line(result, NOTES.get(result.outcome))
+
+    return Change("abandon", "abandoned", apply, render)
+
+
+NOTES = {"not_found": "not found", "unreadable_payload": "skipped: unreadable payload"}
+"""How a letter left alone reads, where its state needs no look-up."""
+
+
+def _line(result: BulkResult, note: str | None) -> Result:
+    return Result(result.dead_letter_id, result.outcome, job_id=result.job_id, note=note)
 
 
 def resolution_of(app: App, dead_letter_id: str) -> str:
@@ -125,20 +143,6 @@ def resolution_of(app: App, dead_letter_id: str) -> str:
     if letter is None:
         return "resolved"
     return f"{letter.resolution} as {letter.replayed_as}" if letter.replayed_as else letter.resolution
-
-
-def abandon_change(app: App, *, note: str, by: str | None) -> Change:
-    """Abandon each open (or pending-recovery) dead letter, with a note."""
-
-    def apply(dead_letter_id: str) -> Result:
-        try:
-            if app.dlq.abandon(dead_letter_id, note=note, by=by):
-                return Result(dead_letter_id, "abandoned")
-        except NotFound:
-            return Result(dead_letter_id, "not_found", note="not found")
-        return Result(dead_letter_id, "already_resolved", note=f"refused: already {resolution_of(app, dead_letter_id)}")
-
-    return Change("abandon", "abandoned", apply)
 
 
 # -- running --------------------------------------------------------------------------------------
@@ -155,15 +159,15 @@ def confirm(question: str, *, safety: Safety, past: str) -> None:
         raise Declined(f"aborted, nothing was {past}")
 
 
-def run(ctx: Context, selection: Selection, change: Change, safety: Safety, *, rate: float | None = None) -> None:
-    """Count, stop there on ``--dry-run``, confirm, apply with progress and throttle, report each.
+def run(ctx: Context, selection: Selection, change: Change, safety: Safety) -> None:
+    """Count, stop there on ``--dry-run``, confirm, apply with progress, report each.
 
     Dead letters named by id are changed without a question: the operator already said which ones (a script
     replaying one letter must not need ``--yes``). A selection by filter is asked about first.
     """
     if not ready(ctx, selection.count, change, safety, ask=selection.filters is not None):
         return
-    results, interrupted = _apply_all(selection, change, rate)
+    results, interrupted = _apply_all(selection, change)
     report(ctx, selection.count, change.past, results, interrupted=interrupted)
     if interrupted:
         sys.exit(130)
@@ -184,17 +188,16 @@ def ready(ctx: Context, count: int, change: Change, safety: Safety, *, ask: bool
     return True
 
 
-def _apply_all(selection: Selection, change: Change, rate: float | None) -> tuple[list[Result], bool]:
+def _apply_all(selection: Selection, change: Change) -> tuple[list[Result], bool]:
     results: list[Result] = []
-    pause = 1.0 / rate if rate else 0.0
-    started = time.monotonic()
     try:
         with progress(selection.count, f"{change.verb.capitalize()}ing") as advance:
-            for index, dead_letter_id in enumerate(selection.ids):
-                if pause:
-                    time.sleep(max(0.0, started + index * pause - time.monotonic()))
-                results.append(change.apply(dead_letter_id))
+
+            def step(result: BulkResult) -> None:
+                results.append(change.render(result))
                 advance()
+
+            change.apply(selection, step)
     except KeyboardInterrupt:
         return results, True
     return results, False

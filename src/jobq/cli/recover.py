@@ -15,7 +15,7 @@ from typing import Any, Literal
 import click
 
 from jobq.app import App
-from jobq.cli.bulk import Change, abandon_change, describe, replay_change
+from jobq.cli.bulk import Change, Selection, abandon_change, describe, replay_change
 from jobq.cli.context import Context
 from jobq.cli.details import show_dead_letter, show_stats
 from jobq.cli.dlq.transfer import export_to
@@ -151,8 +151,7 @@ class Session:
         if not self.confirm(f"{change.verb.capitalize()} {plural(len(ids), 'dead letter')}?"):
             click.echo(f"Nothing was {change.past}.")
             return
-        for dead_letter_id in ids:
-            click.echo(describe(change.past, change.apply(dead_letter_id)))
+        change.apply(Selection(len(ids), ids), lambda result: click.echo(describe(change.past, change.render(result))))
 
     def export(self) -> None:
         """Write open failures, the recovery queue, or everything to a file."""

@@ -101,5 +101,7 @@ def _result(app: App, result: ReplayResult) -> Result:
         return Result(result.dead_letter_id, "replayed", job_id=result.job_id)
     if result.outcome == "not_found":
         return Result(result.dead_letter_id, "not_found", note="skipped: purged since it matched")
+    if result.outcome == "unreadable_payload":
+        return Result(result.dead_letter_id, "unreadable_payload", note="skipped: unreadable payload")
     note = f"skipped: already {resolution_of(app, result.dead_letter_id)}"
     return Result(result.dead_letter_id, "already_replayed", note=note)

@@ -43,10 +43,10 @@ def replay(ctx: Context, selector: Selector, force: bool, rate: float | None, by
     """
     app = ctx.app()
     selection = select(app, selector, unresolved_only=not force)
-    change = replay_change(app, force=force, by=by)
+    change = replay_change(app, force=force, by=by, rate=rate)
     filters = selection.filters
     if filters is None:
-        run(ctx, selection, change, safety, rate=rate)
+        run(ctx, selection, change, safety)
     elif ready(ctx, selection.count, change, safety):
         drive(ctx, app, selection.count,
               lambda step, started: app.dlq.replay_many(rate=rate, force=force, by=by, progress=step, started=started,

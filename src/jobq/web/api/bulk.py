@@ -6,20 +6,19 @@ null. A replay by filter is a redrive (``app.dlq.replay_many``): recorded with w
 match (unresolved ones unless forced or given a resolution) in this request and answers its ``redrive_id``.
 While it runs, ``GET /api/redrives/{id}`` shows its progress and ``POST .../cancel`` stops it; a client that stops
 waiting does not stop it. ``dry_run`` only counts. Every change goes through ``app.dlq``, one dead letter at a
-time, so a racing operator or a second replay of the same entry is refused by the store exactly as from the CLI.
+time, so a racing operator or a second replay of the same entry is refused by the store exactly as from the CLI;
+this module only reads the request and writes the core's report as JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from starlette.responses import Response
 
-from jobq.errors import AlreadyReplayed, NotFound
-from jobq.redrive_run import ReplayResult
+from jobq.bulk import BulkReport, BulkResult
 from jobq.web.api.filters import DEAD_LETTER_FILTER, DEAD_LETTER_FILTERS, ID
 from jobq.web.api.schemas import COUNT, object_of, ref
 from jobq.web.api.services import Services
@@ -33,8 +32,6 @@ PURGE_FILTER = Fields(
     {name: Field(param.kind, param.description) for name, param in DEAD_LETTER_FILTERS.items() if name != "until"}
 )
 """A purge's filters: ``older_than`` says until when."""
-
-Outcome = dict[str, Any]
 
 
 def _selection(limits_max: int, *, paged: bool = True, **options: Field) -> Fields:
@@ -91,66 +88,34 @@ def endpoints(services: Services) -> list[Endpoint]:
 
 def replay_many(s: Services, call: Call) -> Response:
     body = call.body
-    force = body.get("force", False)
+    force, dry_run = body.get("force", False), body.get("dry_run", False)
     if "filter" in body:
-        report = s.app.dlq.replay_many(force=force, dry_run=body.get("dry_run", False), by=call.by, **body["filter"])
-        return ok({
-            "matched": report.matched, "dry_run": report.dry_run, "changed": report.replayed,
-            "results": [_result(result) for result in report.results], "next_cursor": None,
-            "redrive_id": report.redrive_id, "state": report.state,
-        })  # fmt: skip
-
-    def replay_one(dead_letter_id: str) -> Outcome:
-        try:
-            job_id = s.app.dlq.replay(dead_letter_id, force=force, by=call.by)
-        except AlreadyReplayed:
-            return {"dead_letter_id": dead_letter_id, "outcome": "already_replayed"}
-        except NotFound:
-            return {"dead_letter_id": dead_letter_id, "outcome": "not_found"}
-        return {"dead_letter_id": dead_letter_id, "outcome": "replayed", "job_id": job_id}
-
-    return ok({**_apply(s, body, replay_one, default_resolution=None), "redrive_id": None, "state": None})
-
-
-def _result(result: ReplayResult) -> Outcome:
-    job = {"job_id": result.job_id} if result.job_id is not None else {}
-    return {"dead_letter_id": result.dead_letter_id, "outcome": result.outcome, **job}
+        redrive = s.app.dlq.replay_many(force=force, dry_run=dry_run, by=call.by, **body["filter"])
+        report = BulkReport(redrive.matched, redrive.dry_run, redrive.results)
+        return ok({**_report(report), "redrive_id": redrive.redrive_id, "state": redrive.state})
+    report = s.app.dlq.replay_ids(body["ids"], force=force, by=call.by, dry_run=dry_run)
+    return ok({**_report(report), "redrive_id": None, "state": None})
 
 
 def abandon_many(s: Services, call: Call) -> Response:
-    note = call.body.get("note")
-
-    def abandon_one(dead_letter_id: str) -> Outcome:
-        try:
-            done = s.app.dlq.abandon(dead_letter_id, note=note, by=call.by)
-        except NotFound:
-            return {"dead_letter_id": dead_letter_id, "outcome": "not_found"}
-        return {"dead_letter_id": dead_letter_id, "outcome": "abandoned" if done else "already_resolved"}
-
-    return ok(_apply(s, call.body, abandon_one, default_resolution="open"))
-
-
-def _apply(
-    s: Services, body: dict[str, Any], change: Callable[[str], Outcome], *, default_resolution: str | None
-) -> Outcome:
-    """Select (ids, or one page of a filter), then change each selected dead letter and report."""
-    next_cursor: str | None = None
+    body = call.body
+    options: dict[str, Any] = {"note": body.get("note"), "by": call.by, "dry_run": body.get("dry_run", False)}
     if "ids" in body:
-        ids = list(dict.fromkeys(body["ids"]))
-        matched = sum(s.app.dlq.get(dead_letter_id) is not None for dead_letter_id in ids)
-    else:
-        filters = {"resolution": default_resolution, **body["filter"]}
-        matched = s.app.dlq.count(**filters)
-        ids = []
-        if not body.get("dry_run"):
-            page = s.app.dlq.list(limit=body.get("limit", s.limits.max_bulk), cursor=body.get("cursor"), **filters)
-            ids, next_cursor = [letter.id for letter in page], page.next_cursor
-    results = [] if body.get("dry_run") else [change(dead_letter_id) for dead_letter_id in ids]
-    changed = sum(result["outcome"] in ("replayed", "abandoned") for result in results)
+        return ok(_report(s.app.dlq.abandon_ids(body["ids"], **options)))
+    page = {"limit": body.get("limit", s.limits.max_bulk), "cursor": body.get("cursor")}
+    return ok(_report(s.app.dlq.abandon_many(**options, **page, **{"resolution": "open", **body["filter"]})))
+
+
+def _report(report: BulkReport) -> dict[str, Any]:
     return {
-        "matched": matched, "dry_run": body.get("dry_run", False), "changed": changed, "results": results,
-        "next_cursor": next_cursor,
+        "matched": report.matched, "dry_run": report.dry_run, "changed": report.changed,
+        "results": [_result(result) for result in report.results], "next_cursor": report.next_cursor,
     }  # fmt: skip
+
+
+def _result(result: BulkResult) -> dict[str, Any]:
+    job = {"job_id": result.job_id} if result.job_id is not None else {}
+    return {"dead_letter_id": result.dead_letter_id, "outcome": result.outcome, **job}
 
 
 def purge(s: Services, call: Call) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobq.audit import AUDIT_ACTIONS
+from jobq.bulk import BULK_OUTCOMES
 from jobq.job import ERROR_CLASSES, JOB_STATUSES, RESOLUTIONS
 from jobq.redrive import REDRIVE_STATES
 from jobq.web.values import Schema
@@ -91,7 +92,8 @@ _REDRIVE: dict[str, Schema] = {
     "id": STRING, "state": {"enum": list(REDRIVE_STATES)},
     "filters": {"type": "object", "description": "The dead-letter filter it replays (as in listings)."},
     "matched": {**COUNT, "description": "Letters that matched when it started."}, "replayed": COUNT,
-    "skipped": {**COUNT, "description": "Letters replayed, resolved or purged by someone else meanwhile."},
+    "skipped": {**COUNT, "description": "Letters replayed, resolved or purged by someone else meanwhile, or "
+                "whose stored payload cannot be read."},
     "force": {"type": "boolean"}, "rate": {"type": ["number", "null"], "description": "Replays a second at most."},
     "cursor": MAYBE_STRING, "owner": MAYBE_STRING, "started_by": MAYBE_STRING, "created_at": TIME, "updated_at": TIME,
 }  # fmt: skip
@@ -108,7 +110,7 @@ _AUDIT_ENTRY = _object({
                "payload when edited. An abandon: note. A purge: count and filters."},
 })  # fmt: skip
 
-_OUTCOMES = ["replayed", "abandoned", "already_replayed", "already_resolved", "not_found"]
+_OUTCOMES = list(BULK_OUTCOMES)
 _BULK_RESULT = _object(
     {"dead_letter_id": STRING, "outcome": {"enum": _OUTCOMES}, "job_id": MAYBE_STRING}, optional=("job_id",)
 )

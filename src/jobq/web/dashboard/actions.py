@@ -132,6 +132,8 @@ def _flash(request: Request, chosen: Selection, outcome: Outcome) -> Flash:
         left.append(f"{outcome.skipped:,} {why}")
     if outcome.missing:
         left.append(f"{outcome.missing:,} no longer there")
+    if outcome.unreadable:
+        left.append(f"{outcome.unreadable:,} with a stored payload that cannot be read (replay each with an edit)")
     if outcome.refused:
         left.append(f"{outcome.refused:,} could not be singled out (purge those by filter)")
     text = done + (f"; left alone: {', '.join(left)}." if left else ".")

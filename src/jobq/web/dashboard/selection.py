@@ -1,23 +1,16 @@
 """What an action applies to — some dead letters by id, or every one matching a filter — and how many
-letters it will change, counted before the operator confirms.
-
-Counts follow the core's rules: replay takes letters still waiting (``open``, ``pending_recovery``) or, with
-``force``, any; abandon takes only letters still waiting; purge takes every match.
+letters it will change, counted by the core (``app.dlq.preview``) before the operator confirms.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from jobq.app import App
+from jobq.bulk import ACTIONS, Action, Preview
 from jobq.web.dashboard.board import Form
 from jobq.web.dashboard.query import Filter, Invalid
-
-Action = Literal["replay", "abandon", "purge"]
-ACTIONS: tuple[Action, ...] = ("replay", "abandon", "purge")
-WAITING = ("open", "pending_recovery")
-REPLAYED = ("replayed", "recovered")
 
 
 @dataclass(frozen=True)
@@ -65,33 +58,8 @@ def selection(form: Form, *, max_ids: int) -> Selection:
     return Selection(action, ids=ids, force=force)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How many letters an action will change, out of how many it targets."""
-
-    changes: int
-    targets: int
-
-    @property
-    def skipped(self) -> int:
-        """Targets the action leaves alone (already replayed, already resolved, gone)."""
-        return self.targets - self.changes
-
-
-def plan(app: App, chosen: Selection) -> Plan:
-    """Count what ``chosen`` would change now."""
+def plan(app: App, chosen: Selection) -> Preview:
+    """Count what ``chosen`` would change now: the core's rule (``app.dlq.preview``)."""
     if chosen.filter is not None:
-        filters = chosen.filters()
-        targets = app.dlq.count(**filters)
-        if chosen.action == "purge" or (chosen.action == "replay" and chosen.force):
-            return Plan(targets, targets)
-        if chosen.action == "replay" and "resolution" in filters:  # as replay_many: that resolution, unforced
-            return Plan(0 if filters["resolution"] in REPLAYED else targets, targets)
-        return Plan(app.dlq.count(**filters, unresolved=True), targets)
-    letters = [app.dlq.get(dead_letter_id) for dead_letter_id in chosen.ids]
-    found = [letter for letter in letters if letter is not None]
-    if chosen.action == "purge" or (chosen.action == "replay" and chosen.force):
-        return Plan(len(found), len(chosen.ids))
-    if chosen.action == "replay":
-        return Plan(sum(letter.resolution not in REPLAYED for letter in found), len(chosen.ids))
-    return Plan(sum(letter.resolution in WAITING for letter in found), len(chosen.ids))
+        return app.dlq.preview(chosen.action, force=chosen.force, **chosen.filters())
+    return app.dlq.preview(chosen.action, ids=chosen.ids, force=chosen.force)
