@@ -119,44 +119,21 @@ UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL,
 RETURNING queue;
 
 -- name: bury
--- The job turns dead and its dead letter is written by one statement: both, or neither.
-WITH dead AS (
-    UPDATE jobs
-       SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
-           locked_until = NULL
-     WHERE id = %(job_id)s AND token = %(token)s AND status = 'running'
-       AND (%(expired_in)s::float8 IS NULL
-            OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
-    RETURNING id, task, queue, priority, tenant, key, payload, attempts, errors, created_at, replay_of
-),
--- The recovery round follows the replayed letter's; the schedule (one cool-down per round) comes from
--- Python as an array: a round past its end, or a class other than recoverable, leaves the letter open.
-planned AS (
-    SELECT dead.*, CASE WHEN %(error_class)s = 'recoverable'
-                        THEN coalesce((SELECT prior.recovery_round + 1 FROM dead_letters AS prior
-                                        WHERE prior.id = dead.replay_of), 0)
-                   END AS round
-      FROM dead
-),
-buried AS (
-    INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
-                              errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                              failed_at, created_at, resolution, recover_at, recovery_round, previous_id)
-    SELECT %(id)s, planned.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
-           errors, %(error_type)s, %(error_message)s, %(error_traceback)s, %(error_class)s, %(fingerprint)s,
-           %(at)s, created_at,
-           CASE WHEN (%(delays)s::float8[])[round + 1] IS NOT NULL THEN 'pending_recovery' ELSE 'open' END,
-           %(at)s + (%(delays)s::float8[])[round + 1], round, replay_of
-      FROM planned
-    RETURNING *
-),
--- data: the letter's row as written, so the event says the same whatever happens to the letter later.
-hooked AS (
-    INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data)
-    SELECT hook.id, hook.kind, buried.id, %(at)s, %(at)s, to_jsonb(buried)
-      FROM unnest(%(hook_ids)s::text[], %(hook_kinds)s::text[]) AS hook (id, kind), buried
-)
-SELECT id FROM buried;
+-- The job turns dead; its letter is written next, in the same transaction (store/burial.py). prior_round: the
+-- recovery round of the letter this job replayed, from which the domain plans the new letter's round.
+UPDATE jobs
+   SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
+       locked_until = NULL
+ WHERE id = %(id)s AND token = %(token)s AND status = 'running'
+   AND (%(expired_in)s::float8 IS NULL
+        OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
+RETURNING task, queue, priority, tenant, key, payload, attempts, errors::text AS errors, created_at, replay_of,
+          (SELECT recovery_round FROM dead_letters WHERE dead_letters.id = jobs.replay_of) AS prior_round;
+
+-- name: add_to_outbox
+-- data: the dead letter's row as written, so the event says the same whatever happens to the letter later.
+INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data)
+SELECT %(id)s, %(kind)s, d.id, %(at)s, %(at)s, to_jsonb(d) FROM dead_letters AS d WHERE d.id = %(dead_letter_id)s;
 
 -- name: extend_leases
 UPDATE jobs SET locked_until = extract(epoch FROM statement_timestamp())::float8 + %(ends_in)s
@@ -265,7 +242,7 @@ UPDATE outbox SET state = %(state)s, next_at = %(next_at)s, delivered_to = %(del
  WHERE id = %(id)s;
 
 -- name: outbox_counts
-SELECT state, count(*) FROM outbox GROUP BY state;
+SELECT state, count(*) AS n FROM outbox GROUP BY state;
 
 -- name: new_fingerprints
 -- Failures never seen before the window: their first dead letter falls inside it.

@@ -55,9 +55,6 @@ RETURNING replay_of;
 UPDATE dead_letters SET resolution = 'recovered'
  WHERE id = :letter AND replayed_as = :job AND resolution = 'replayed' AND recovery_round IS NOT NULL;
 
--- name: prior_recovery_round
-SELECT recovery_round FROM dead_letters WHERE id = ?;
-
 -- name: due_for_recovery
 SELECT id FROM dead_letters
  WHERE resolution = 'pending_recovery' AND recover_at <= :now
@@ -76,12 +73,15 @@ UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL,
  WHERE id = :id AND token = :token AND status = 'running';
 
 -- name: bury
+-- The job turns dead; its letter is written next, in the same transaction (store/burial.py). prior_round: the
+-- recovery round of the letter this job replayed, from which the domain plans the new letter's round.
 UPDATE jobs
    SET status = 'dead', finished_at = :at, errors = json_insert(errors, '$[#]', json(:error)),
        locked_until = NULL
  WHERE id = :id AND token = :token AND status = 'running'
    AND (:expired_at IS NULL OR locked_until < :expired_at)
-RETURNING task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, created_at, replay_of;
+RETURNING task, queue, priority, tenant, key, payload, attempts, errors, created_at, replay_of,
+          (SELECT recovery_round FROM dead_letters WHERE dead_letters.id = jobs.replay_of) AS prior_round;
 
 -- name: insert_dead_letter
 INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
@@ -109,15 +109,20 @@ SELECT id, token, task, queue, attempts, max_attempts, worker, started_at
 SELECT min(run_at) FROM jobs WHERE status = 'queued' AND queue = :queue;
 
 -- name: get_job
-SELECT * FROM jobs WHERE id = ?;
+SELECT * FROM jobs WHERE id = :id;
 
 -- name: job_counts
 SELECT queue, status, run_at > :now AS later, count(*) AS n
   FROM jobs
  GROUP BY queue, status, later;
 
+-- name: delete_jobs
+DELETE FROM jobs
+ WHERE status IN (SELECT value FROM json_each(:statuses))
+   AND (:before IS NULL OR coalesce(finished_at, created_at) < :before);
+
 -- name: get_dead_letter
-SELECT * FROM dead_letters WHERE id = ?;
+SELECT * FROM dead_letters WHERE id = :id;
 
 -- name: replay_dead_letter
 -- redrive_id: the redrive making this replay (NULL by hand). A redrive replays a letter once, even forced.
@@ -141,10 +146,10 @@ SELECT count(*) AS total,
   FROM dead_letters;
 
 -- name: dead_letters_by_class
-SELECT error_class, count(*) FROM dead_letters GROUP BY error_class;
+SELECT error_class AS value, count(*) AS n FROM dead_letters GROUP BY error_class;
 
 -- name: dead_letters_by_resolution
-SELECT resolution, count(*) FROM dead_letters GROUP BY resolution;
+SELECT resolution AS value, count(*) AS n FROM dead_letters GROUP BY resolution;
 
 -- name: add_to_tally
 INSERT INTO tally (name, queue, le, value) VALUES (?, ?, ?, ?)
@@ -155,7 +160,8 @@ SELECT name, queue, le, value FROM tally;
 
 -- name: add_to_outbox
 -- data: the dead letter's row as written, so the event says the same whatever happens to the letter later.
-INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data) VALUES (?, ?, ?, ?, ?, ?);
+INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data)
+VALUES (:id, :kind, :dead_letter_id, :at, :at, :data);
 
 -- name: claim_deliveries
 UPDATE outbox SET next_at = :until, attempts = attempts + 1
@@ -174,7 +180,7 @@ UPDATE outbox SET state = :state, next_at = :next_at, delivered_to = :delivered_
  WHERE id = :id;
 
 -- name: outbox_counts
-SELECT state, count(*) FROM outbox GROUP BY state;
+SELECT state, count(*) AS n FROM outbox GROUP BY state;
 
 -- name: new_fingerprints
 -- Failures never seen before the window: their first dead letter falls inside it.
