@@ -32,12 +32,12 @@ from jobq.backends.postgres.migrate import migrate
 from jobq.backends.postgres.seam import PostgresSeam, PostgresSession
 from jobq.backends.postgres.statements import SQL, add_to_tally, dict_rows
 from jobq.backends.records import (
-    claimed_job_from_row,
     error_to_json,
     expired_lease_from_row,
 )
 from jobq.backends.store import SQLStore
 from jobq.backends.store.burial import bury
+from jobq.backends.store.claims import claim_in_order, claimed
 from jobq.clock import Clock
 from jobq.job import (
     ClaimedJob,
@@ -208,7 +208,7 @@ class PostgresBackend(SQLStore):
             while cursor.nextset():
                 results.append(cursor.fetchall())
         applied = _applied(acks, [(row["id"], row["token"]) for row in results[-2]]) if acks else []
-        return applied, _claimed(results[-1])
+        return applied, claimed(results[-1])
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
@@ -321,25 +321,13 @@ def _claim(
     now: float,
     alone: bool = False,
 ) -> list[ClaimedJob]:
-    """Up to ``limit`` due jobs, the first queue first; each queue's in priority order.
-
-    With ``alone``, a job that must run alone comes first, and by itself.
-    """
-    claimed: list[ClaimedJob] = []
+    """Up to ``limit`` due jobs in the store's claim order, leased for ``lease`` seconds by the database clock."""
     params = {"worker": worker, "now": now, "lease_ends_in": from_now(now + lease)}
-    for queue in queues if alone else ():
-        if found := _claimed(dict_rows(conn, SQL["claim_alone"], {**params, "queue": queue})):
-            return found
-    for queue in queues:
-        claimed += _claimed(dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": limit - len(claimed)}))
-        if len(claimed) >= limit:
-            break
-    return claimed
-
-
-def _claimed(rows: list[dict[str, Any]]) -> list[ClaimedJob]:
-    rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-    return [claimed_job_from_row(row) for row in rows]
+    return claim_in_order(
+        queues, limit=limit, alone=alone,
+        take_alone=lambda queue: dict_rows(conn, SQL["claim_alone"], {**params, "queue": queue}),
+        take=lambda queue, n: dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": n}),
+    )  # fmt: skip
 
 
 _STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release"}

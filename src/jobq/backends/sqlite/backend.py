@@ -7,12 +7,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobq.backends.records import claimed_job_from_row, error_to_json, expired_lease_from_row
+from jobq.backends.records import error_to_json, expired_lease_from_row
 from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.backends.sqlite.enqueue import SHARED_FIELDS, batches_sharing_options, job_values, json_string, payload_text
 from jobq.backends.sqlite.seam import SQL, SQLiteSeam, SQLiteSession, add_to_tally
 from jobq.backends.store import SQLStore
 from jobq.backends.store.burial import bury
+from jobq.backends.store.claims import claim_in_order
 from jobq.errors import JobqError
 from jobq.job import (
     ClaimedJob,
@@ -41,23 +42,13 @@ def _claim(
     now: float,
     alone: bool = False,
 ) -> list[ClaimedJob]:
-    """Up to ``limit`` due jobs, the first queue first; each queue's in priority order.
-
-    With ``alone``, a job that must run alone comes first, and by itself.
-    """
-    claimed: list[ClaimedJob] = []
+    """Up to ``limit`` due jobs in the store's claim order, leased until ``now + lease``."""
     params = {"locked_until": now + lease, "worker": worker, "now": now}
-    for queue in queues if alone else ():
-        row = conn.execute(SQL["claim_alone"], {**params, "queue": queue}).fetchone()
-        if row is not None:
-            return [claimed_job_from_row(row)]
-    for queue in queues:
-        rows = conn.execute(SQL["claim"], {**params, "queue": queue, "limit": limit - len(claimed)}).fetchall()
-        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        claimed += [claimed_job_from_row(row) for row in rows]
-        if len(claimed) >= limit:
-            break
-    return claimed
+    return claim_in_order(
+        queues, limit=limit, alone=alone,
+        take_alone=lambda queue: conn.execute(SQL["claim_alone"], {**params, "queue": queue}).fetchall(),
+        take=lambda queue, n: conn.execute(SQL["claim"], {**params, "queue": queue, "limit": n}).fetchall(),
+    )  # fmt: skip
 
 
 class SQLiteBackend(SQLStore):
