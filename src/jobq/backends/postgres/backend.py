@@ -29,12 +29,9 @@ from jobq.backends.postgres.connection import SQL_LAZY_COMMIT, Connection, Datab
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
-from jobq.backends.postgres.seam import PostgresSeam, PostgresSession
+from jobq.backends.postgres.seam import PostgresSeam
 from jobq.backends.postgres.statements import SQL, add_to_tally, dict_rows
-from jobq.backends.records import (
-    error_to_json,
-    expired_lease_from_row,
-)
+from jobq.backends.records import error_to_json, expired_lease_from_row
 from jobq.backends.store import SQLStore
 from jobq.backends.store.burial import bury
 from jobq.backends.store.claims import claim_in_order, claimed
@@ -95,7 +92,7 @@ class PostgresBackend(SQLStore):
         )
         self._parts: tuple[Inserter, Listener] | None = None
         self._parts_lock = threading.Lock()
-        self._seam = PostgresSeam(self._db, lambda: self._inserter)
+        self._seam: PostgresSeam = PostgresSeam(self._db, lambda: self._inserter)
 
     @property
     def _inserter(self) -> Inserter:
@@ -232,7 +229,7 @@ class PostgresBackend(SQLStore):
                 applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
             elif kind is DeadLettered:
                 dead = [outcome for outcome in batch if isinstance(outcome, DeadLettered)]
-                applied += bury(self._seam, PostgresSession(conn, lambda: self._inserter), dead, _fence)
+                applied += bury(self._seam, self._seam.session(conn), dead, _fence)
             else:
                 queues = self._apply_each(conn, batch)
                 applied += [queue is not None for queue in queues]

@@ -81,17 +81,21 @@ class PostgresSeam:
         self._db = db
         self._inserter = inserter
 
+    def session(self, conn: Connection) -> PostgresSession:
+        """A connection the backend holds (its transaction), as the store sees it."""
+        return PostgresSession(conn, self._inserter)
+
     @contextmanager
     def read(self) -> Iterator[PostgresSession]:
         """A pooled connection in autocommit."""
         with self._db.connection() as conn:
-            yield PostgresSession(conn, self._inserter)
+            yield self.session(conn)
 
     @contextmanager
     def write(self, *, one_statement: bool = False) -> Iterator[PostgresSession]:
         """BEGIN … COMMIT; one statement runs in autocommit instead (atomic by itself, one round trip less)."""
         with self._db.connection() if one_statement else self._db.transaction() as conn:
-            yield PostgresSession(conn, self._inserter)
+            yield self.session(conn)
 
     def param(self, name: str) -> str:
         """``%(name)s``."""

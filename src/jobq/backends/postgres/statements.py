@@ -13,6 +13,7 @@ from jobq.tally import Key as TallyKey
 
 SQL = load_queries("jobq.backends.postgres", "queries.sql")
 
+
 def dict_rows(conn: Connection, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every row of a query, as dicts keyed by column name."""
     return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()

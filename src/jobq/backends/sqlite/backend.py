@@ -10,7 +10,7 @@ from typing import Any
 from jobq.backends.records import error_to_json, expired_lease_from_row
 from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.backends.sqlite.enqueue import SHARED_FIELDS, batches_sharing_options, job_values, json_string, payload_text
-from jobq.backends.sqlite.seam import SQL, SQLiteSeam, SQLiteSession, add_to_tally
+from jobq.backends.sqlite.seam import SQL, SQLiteSeam, add_to_tally
 from jobq.backends.store import SQLStore
 from jobq.backends.store.burial import bury
 from jobq.backends.store.claims import claim_in_order
@@ -58,7 +58,7 @@ class SQLiteBackend(SQLStore):
         self.url = "sqlite://:memory:" if path == ":memory:" else f"sqlite:///{path}"
         self._db = Connections(path, durability=durability, busy_timeout=busy_timeout)
         self._data_version: int | None = None
-        self._seam = SQLiteSeam(self._db)
+        self._seam: SQLiteSeam = SQLiteSeam(self._db)
 
     def migrate(self) -> int:
         """Bring the schema to the newest version."""
@@ -150,7 +150,7 @@ class SQLiteBackend(SQLStore):
             case Released():
                 return conn.execute(SQL["release"], lease).rowcount == 1
             case DeadLettered():
-                return bury(self._seam, SQLiteSession(conn), [outcome], _fence)[0]
+                return bury(self._seam, self._seam.session(conn), [outcome], _fence)[0]
         raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:

@@ -67,6 +67,10 @@ class SQLiteSeam:
     def __init__(self, db: Connections) -> None:
         self._db = db
 
+    def session(self, conn: sqlite3.Connection) -> SQLiteSession:
+        """A connection the backend holds (its transaction), as the store sees it."""
+        return SQLiteSession(conn)
+
     @contextmanager
     def read(self) -> Iterator[SQLiteSession]:
         """A session for reads (WAL lets them run beside a writer)."""
