@@ -21,6 +21,7 @@ from jobq.tally import Key as TallyKey
 
 SQL = {
     **STATEMENTS,
+    **load_queries("jobq.backends.postgres", "store.sql"),
     **load_queries("jobq.backends.postgres", "redrives.sql"),
     **load_queries("jobq.backends.postgres", "upkeep.sql"),
 }
