@@ -25,45 +25,28 @@ from psycopg import ClientCursor
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
-from jobq.backends.contract import JobFilter
 from jobq.backends.postgres.connection import SQL_LAZY_COMMIT, Connection, Database, Durability, storage_error
-from jobq.backends.postgres.dead_letters import DeadLetters
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
-from jobq.backends.postgres.redrives import Redrives
-from jobq.backends.postgres.statements import (
-    JOB_COLUMNS,
-    SQL,
-    add_to_tally,
-    dict_row_or_none,
-    dict_rows,
-    param,
-    where_clause,
-)
-from jobq.backends.postgres.upkeep import Upkeep
-from jobq.backends.records import (
-    claimed_job_from_row,
-    error_to_json,
-    expired_lease_from_row,
-    job_conditions,
-    job_from_row,
-)
+from jobq.backends.postgres.seam import PostgresSeam
+from jobq.backends.postgres.statements import SQL, add_to_tally, dict_rows
+from jobq.backends.records import error_to_json, expired_lease_from_row
+from jobq.backends.store import SQLStore
+from jobq.backends.store.burial import bury
+from jobq.backends.store.claims import claim_in_order, claimed
 from jobq.clock import Clock
 from jobq.job import (
     ClaimedJob,
     DeadLettered,
     ExpiredLease,
-    Job,
     JobId,
-    JobStatus,
     Lease,
     NewJob,
     Outcome,
     Released,
     RetryLater,
     Succeeded,
-    new_id,
 )
 from jobq.tally import Key as TallyKey
 
@@ -79,7 +62,7 @@ def from_now(moment: float) -> float:
     return moment - host_clock()
 
 
-class PostgresBackend(DeadLetters, Upkeep, Redrives):
+class PostgresBackend(SQLStore):
     """Jobs and dead letters in one PostgreSQL schema (the first on the URL's search_path).
 
     >>> backend = PostgresBackend("postgresql://app@db.internal/app")
@@ -109,6 +92,7 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
         )
         self._parts: tuple[Inserter, Listener] | None = None
         self._parts_lock = threading.Lock()
+        self._seam: PostgresSeam = PostgresSeam(self._db, lambda: self._inserter)
 
     @property
     def _inserter(self) -> Inserter:
@@ -221,7 +205,7 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
             while cursor.nextset():
                 results.append(cursor.fetchall())
         applied = _applied(acks, [(row["id"], row["token"]) for row in results[-2]]) if acks else []
-        return applied, _claimed(results[-1])
+        return applied, claimed(results[-1])
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
@@ -243,21 +227,18 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
             batch = list(run)
             if kind is Succeeded:
                 applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
+            elif kind is DeadLettered:
+                dead = [outcome for outcome in batch if isinstance(outcome, DeadLettered)]
+                applied += bury(self._seam, self._seam.session(conn), dead, _fence)
             else:
                 queues = self._apply_each(conn, batch)
                 applied += [queue is not None for queue in queues]
-                if kind is not DeadLettered:
-                    requeued.update(queue for queue in queues if queue is not None)
+                requeued.update(queue for queue in queues if queue is not None)
         if requeued:
             conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
         if tally:
             add_to_tally(conn, tally)
         return applied
-
-    def read_tally(self) -> list[tuple[str, str, float, float]]:
-        """Every counter and bucket."""
-        with self._db.connection() as conn:
-            return [(row[0], row[1], row[2], row[3]) for row in conn.execute(SQL["read_tally"]).fetchall()]
 
     def _ack(self, conn: Connection, batch: Sequence[Succeeded]) -> list[bool]:
         return _applied(batch, conn.execute(SQL["ack"], _ack_values(batch)).fetchall())
@@ -307,44 +288,6 @@ class PostgresBackend(DeadLetters, Upkeep, Redrives):
         """Block on the notification socket up to ``timeout`` seconds; True when something was committed."""
         return self._listener.wait(timeout)
 
-    # -- the main queue, for operators -----------------------------------------------------------
-
-    def get_job(self, job_id: str) -> Job | None:
-        """One job."""
-        with self._db.connection() as conn:
-            row = dict_row_or_none(conn, SQL["get_job"], {"id": job_id})
-        return None if row is None else job_from_row(row)
-
-    def list_jobs(self, where: JobFilter, *, limit: int, cursor: str | None) -> list[Job]:
-        """Jobs newest first."""
-        conditions, params = job_conditions(where, param)
-        if cursor is not None:
-            conditions.append("id < %(cursor)s")
-            params["cursor"] = cursor
-        params["limit"] = limit
-        query = f"SELECT {JOB_COLUMNS} FROM jobs {where_clause(conditions)} ORDER BY id DESC LIMIT %(limit)s"
-        with self._db.connection() as conn:
-            return [job_from_row(row) for row in dict_rows(conn, query, params)]
-
-    def job_counts(self, *, now: float) -> dict[str, dict[str, int]]:
-        """Counts by queue and state; queued jobs due later count as scheduled."""
-        counts: dict[str, dict[str, int]] = {}
-        with self._db.connection() as conn:
-            rows = dict_rows(conn, SQL["job_counts"], {"now": now})
-        for row in rows:
-            queue = counts.setdefault(
-                row["queue"], {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 0, "dead": 0}
-            )
-            state = "scheduled" if row["status"] == "queued" and row["later"] else row["status"]
-            queue[state] += row["n"]
-        return counts
-
-    def delete_jobs(self, statuses: Sequence[JobStatus], *, finished_before: float | None) -> int:
-        """Delete jobs in the given states."""
-        params = {"statuses": list(statuses), "before": finished_before}
-        with self._db.connection() as conn:
-            return conn.execute(SQL["delete_jobs"], params).rowcount
-
 
 def _ack_values(batch: Sequence[Succeeded]) -> dict[str, list[Any]]:
     return {
@@ -375,28 +318,16 @@ def _claim(
     now: float,
     alone: bool = False,
 ) -> list[ClaimedJob]:
-    """Up to ``limit`` due jobs, the first queue first; each queue's in priority order.
-
-    With ``alone``, a job that must run alone comes first, and by itself.
-    """
-    claimed: list[ClaimedJob] = []
+    """Up to ``limit`` due jobs in the store's claim order, leased for ``lease`` seconds by the database clock."""
     params = {"worker": worker, "now": now, "lease_ends_in": from_now(now + lease)}
-    for queue in queues if alone else ():
-        if found := _claimed(dict_rows(conn, SQL["claim_alone"], {**params, "queue": queue})):
-            return found
-    for queue in queues:
-        claimed += _claimed(dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": limit - len(claimed)}))
-        if len(claimed) >= limit:
-            break
-    return claimed
+    return claim_in_order(
+        queues, limit=limit, alone=alone,
+        take_alone=lambda queue: dict_rows(conn, SQL["claim_alone"], {**params, "queue": queue}),
+        take=lambda queue, n: dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": n}),
+    )  # fmt: skip
 
 
-def _claimed(rows: list[dict[str, Any]]) -> list[ClaimedJob]:
-    rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-    return [claimed_job_from_row(row) for row in rows]
-
-
-_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release", DeadLettered: "bury"}
+_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release"}
 
 
 def _outcome_values(outcome: Outcome) -> dict[str, Any]:
@@ -407,27 +338,15 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
             return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
         case Released():
             return lease
-        case DeadLettered():
-            error = outcome.error
-            return {
-                "job_id": outcome.lease.job_id,
-                "token": outcome.lease.token,
-                "id": outcome.dead_letter_id,
-                "at": outcome.at,
-                "error": error_to_json(error),
-                "expired_in": _offset(outcome.expired_at),
-                "max_attempts": outcome.max_attempts,
-                "error_type": error.error_type,
-                "error_message": error.message,
-                "error_traceback": error.traceback,
-                "error_class": outcome.error_class,
-                "fingerprint": outcome.fingerprint,
-                "delays": list(outcome.recovery),
-                "hook_ids": [new_id() for _ in outcome.hooks],
-                "hook_kinds": list(outcome.hooks),
-            }
     raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 
 
 def _offset(moment: float | None) -> float | None:
     return None if moment is None else from_now(moment)
+
+
+def _fence(outcome: DeadLettered) -> dict[str, Any]:
+    """``bury``'s parameters: the lease, and for a rescued job how far from now its lease must still be expired."""
+    lease = outcome.lease
+    return {"id": lease.job_id, "token": lease.token, "at": outcome.at, "error": error_to_json(outcome.error),
+            "expired_in": _offset(outcome.expired_at)}  # fmt: skip

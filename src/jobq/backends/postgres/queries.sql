@@ -1,4 +1,4 @@
--- Every statement the PostgreSQL backend runs. Values are always bound parameters.
+-- The PostgreSQL backend's hot path: enqueue, claim, record, leases. Values are always bound parameters.
 --
 -- Lease instants (locked_until) are on the database clock: extract(epoch FROM statement_timestamp()) plus
 -- a caller's offset from its own present (``*_in`` parameters, see backend.py). {jobs} is the schema-
@@ -97,12 +97,6 @@ WITH acked AS (
 )
 SELECT id, token FROM acked;
 
--- name: due_for_recovery
-SELECT id FROM dead_letters
- WHERE resolution = 'pending_recovery' AND recover_at <= %(now)s
- ORDER BY recover_at
- LIMIT %(limit)s;
-
 -- name: retry
 UPDATE jobs
    SET status = 'queued', run_at = %(run_at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
@@ -119,44 +113,16 @@ UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL,
 RETURNING queue;
 
 -- name: bury
--- The job turns dead and its dead letter is written by one statement: both, or neither.
-WITH dead AS (
-    UPDATE jobs
-       SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
-           locked_until = NULL
-     WHERE id = %(job_id)s AND token = %(token)s AND status = 'running'
-       AND (%(expired_in)s::float8 IS NULL
-            OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
-    RETURNING id, task, queue, priority, tenant, key, payload, attempts, errors, created_at, replay_of
-),
--- The recovery round follows the replayed letter's; the schedule (one cool-down per round) comes from
--- Python as an array: a round past its end, or a class other than recoverable, leaves the letter open.
-planned AS (
-    SELECT dead.*, CASE WHEN %(error_class)s = 'recoverable'
-                        THEN coalesce((SELECT prior.recovery_round + 1 FROM dead_letters AS prior
-                                        WHERE prior.id = dead.replay_of), 0)
-                   END AS round
-      FROM dead
-),
-buried AS (
-    INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
-                              errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                              failed_at, created_at, resolution, recover_at, recovery_round, previous_id)
-    SELECT %(id)s, planned.id, task, queue, priority, tenant, key, payload, attempts, %(max_attempts)s,
-           errors, %(error_type)s, %(error_message)s, %(error_traceback)s, %(error_class)s, %(fingerprint)s,
-           %(at)s, created_at,
-           CASE WHEN (%(delays)s::float8[])[round + 1] IS NOT NULL THEN 'pending_recovery' ELSE 'open' END,
-           %(at)s + (%(delays)s::float8[])[round + 1], round, replay_of
-      FROM planned
-    RETURNING *
-),
--- data: the letter's row as written, so the event says the same whatever happens to the letter later.
-hooked AS (
-    INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data)
-    SELECT hook.id, hook.kind, buried.id, %(at)s, %(at)s, to_jsonb(buried)
-      FROM unnest(%(hook_ids)s::text[], %(hook_kinds)s::text[]) AS hook (id, kind), buried
-)
-SELECT id FROM buried;
+-- The job turns dead; its letter is written next, in the same transaction (store/burial.py). prior_round: the
+-- recovery round of the letter this job replayed, from which the domain plans the new letter's round.
+UPDATE jobs
+   SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
+       locked_until = NULL
+ WHERE id = %(id)s AND token = %(token)s AND status = 'running'
+   AND (%(expired_in)s::float8 IS NULL
+        OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
+RETURNING task, queue, priority, tenant, key, payload, attempts, errors::text AS errors, created_at, replay_of,
+          (SELECT recovery_round FROM dead_letters WHERE dead_letters.id = jobs.replay_of) AS prior_round;
 
 -- name: extend_leases
 UPDATE jobs SET locked_until = extract(epoch FROM statement_timestamp())::float8 + %(ends_in)s
@@ -174,103 +140,8 @@ SELECT id, token, task, queue, attempts, max_attempts, worker, started_at
 -- name: next_due
 SELECT min(run_at) AS due FROM jobs WHERE status = 'queued' AND queue = %(queue)s;
 
--- name: get_job
-SELECT id, task, queue, status, priority, payload, tenant, key, unique_key, attempts, max_attempts,
-       run_at, created_at, started_at, finished_at, worker, errors, replay_of
-  FROM jobs WHERE id = %(id)s;
-
--- name: job_counts
-SELECT queue, status, run_at > %(now)s AS later, count(*) AS n
-  FROM jobs
- GROUP BY queue, status, later;
-
--- name: delete_jobs
-DELETE FROM jobs
- WHERE status = ANY(%(statuses)s::text[])
-   AND (%(before)s::float8 IS NULL OR coalesce(finished_at, created_at) < %(before)s::float8);
-
--- name: get_dead_letter
-SELECT id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, error_type,
-       error_message, error_traceback, error_class, fingerprint, failed_at, created_at, resolution,
-       replayed_at, replayed_as, note, recover_at, recovery_round, previous_id
-  FROM dead_letters WHERE id = %(id)s;
-
--- name: replay_dead_letter
--- Two racing replays: the second waits for the first's row lock, then re-reads the row (replayed) and
--- matches nothing. Exactly one new job, without a stronger isolation level.
--- redrive_id: the redrive making this replay (NULL by hand). A redrive replays a letter once, even forced.
-UPDATE dead_letters
-   SET resolution = 'replayed', replayed_at = %(now)s, replayed_as = %(new_job_id)s, recover_at = NULL,
-       redrive_id = %(redrive_id)s
- WHERE id = %(id)s AND (%(force)s OR resolution NOT IN ('replayed', 'recovered'))
-   AND (%(redrive_id)s::text IS NULL OR redrive_id IS DISTINCT FROM %(redrive_id)s::text)
-RETURNING id;
-
--- name: resolve_dead_letter
-UPDATE dead_letters SET resolution = %(resolution)s, note = coalesce(%(note)s, note)
- WHERE id = %(id)s AND resolution IN ('open', 'pending_recovery');
-
--- name: insert_dead_letter
-INSERT INTO dead_letters (id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts,
-                          errors, error_type, error_message, error_traceback, error_class, fingerprint,
-                          failed_at, created_at, resolution, replayed_at, replayed_as, note,
-                          recover_at, recovery_round, previous_id)
-VALUES (%(id)s, %(job_id)s, %(task)s, %(queue)s, %(priority)s, %(tenant)s, %(key)s, %(payload)s::json,
-        %(attempts)s, %(max_attempts)s, %(errors)s::jsonb, %(error_type)s, %(error_message)s,
-        %(error_traceback)s, %(error_class)s, %(fingerprint)s, %(failed_at)s, %(created_at)s,
-        %(resolution)s, %(replayed_at)s, %(replayed_as)s, %(note)s,
-        %(recover_at)s, %(recovery_round)s, %(previous_id)s)
-ON CONFLICT (id) DO NOTHING;
-
--- name: dead_letter_summary
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE error_class <> 'recoverable') AS permanent,
-       count(*) FILTER (WHERE failed_at >= %(since)s) AS recent,
-       count(*) FILTER (WHERE recovery_round IS NOT NULL OR resolution = 'pending_recovery') AS in_recovery,
-       avg(attempts)::float8 AS avg_attempts,
-       (SELECT coalesce(sum(value), 0) FROM tally WHERE name = 'dlq_pruned') AS pruned
-  FROM dead_letters;
-
--- name: dead_letters_by_class
-SELECT error_class AS value, count(*) AS n FROM dead_letters GROUP BY error_class;
-
--- name: dead_letters_by_resolution
-SELECT resolution AS value, count(*) AS n FROM dead_letters GROUP BY resolution;
-
 -- name: add_to_tally
 -- Rows arrive sorted by key, so concurrent workers lock counter rows in one order and never deadlock.
 INSERT INTO tally (name, queue, le, value)
 SELECT * FROM unnest(%(names)s::text[], %(queues)s::text[], %(les)s::float8[], %(values)s::float8[])
 ON CONFLICT (name, queue, le) DO UPDATE SET value = tally.value + excluded.value;
-
--- name: read_tally
-SELECT name, queue, le, value FROM tally;
-
--- name: claim_deliveries
-UPDATE outbox SET next_at = %(until)s, attempts = attempts + 1
- WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE state = 'pending' AND next_at <= %(now)s
-                       ORDER BY next_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED))
-RETURNING id, kind, dead_letter_id, created_at, attempts, delivered_to, data;
-
--- name: release_deliveries
--- Claimed entries given back untried (a stopping worker's time ran out): due again, their attempt not counted.
-UPDATE outbox SET next_at = %(now)s, attempts = attempts - 1
- WHERE id = ANY(%(ids)s::text[]) AND state = 'pending';
-
--- name: finish_delivery
--- A dead letter's copy goes once its delivery is over: a purge must not leave the payload behind for good.
-UPDATE outbox SET state = %(state)s, next_at = %(next_at)s, delivered_to = %(delivered_to)s::jsonb,
-       last_error = %(error)s,
-       data = CASE WHEN %(state)s <> 'pending' AND dead_letter_id IS NOT NULL THEN NULL ELSE data END
- WHERE id = %(id)s;
-
--- name: outbox_counts
-SELECT state, count(*) FROM outbox GROUP BY state;
-
--- name: new_fingerprints
--- Failures never seen before the window: their first dead letter falls inside it.
-SELECT fingerprint, min(failed_at) AS first_seen, count(*) AS n
-  FROM dead_letters
- GROUP BY fingerprint
-HAVING min(failed_at) >= %(since)s
- ORDER BY first_seen;

@@ -26,15 +26,17 @@ SELECT name, %(now)s FROM unnest(%(crossed)s::text[]) AS crossed (name)
 ON CONFLICT (name) DO NOTHING
 RETURNING name;
 
--- name: add_alerts_to_outbox
+-- name: add_alert_to_outbox
 INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data)
-SELECT event.id, 'alert', NULL, %(now)s, %(now)s, event.data
-  FROM unnest(%(ids)s::text[], %(data)s::jsonb[]) AS event (id, data);
+VALUES (%(id)s, 'alert', NULL, %(now)s, %(now)s, %(data)s::jsonb);
 
 -- name: prune_victims
 -- The oldest letters past the quota: failed before the age bound, or older than the newest ones kept. A letter
 -- pending recovery is never pruned: a worker is about to replay it. Racing pruners take disjoint rows.
-SELECT {columns} FROM dead_letters
+SELECT id, job_id, task, queue, priority, tenant, key, payload, attempts, max_attempts, errors, error_type,
+       error_message, error_traceback, error_class, fingerprint, failed_at, created_at, resolution,
+       replayed_at, replayed_as, note, recover_at, recovery_round, previous_id
+  FROM dead_letters
  WHERE resolution <> 'pending_recovery'
    AND (failed_at < %(before)s
         OR id <= (SELECT id FROM dead_letters WHERE resolution <> 'pending_recovery'

@@ -1,5 +1,9 @@
 -- Chores any worker may do: fire alerts once per storm, keep the DLQ within its quota.
 
+-- name: lock_alerts
+-- Evaluations take turns: BEGIN IMMEDIATE already holds SQLite's one write lock, so nothing more to take.
+SELECT 1;
+
 -- An alert has a row from when it fires until it has stayed clear for the quiet period: while the row is
 -- there, the alert is one storm and says nothing more.
 
@@ -16,12 +20,16 @@ DELETE FROM alert_state WHERE cleared_at <= :now - :quiet;
 UPDATE alert_state SET cleared_at = NULL
  WHERE cleared_at IS NOT NULL AND name IN (SELECT value FROM json_each(:crossed));
 
--- name: fire_alert
--- Returns the name when the alert fires: when no storm of it is going on.
-INSERT INTO alert_state (name, fired_at) VALUES (:name, :now) ON CONFLICT (name) DO NOTHING RETURNING name;
+-- name: fire_alerts
+-- Returns the names that fire: those of which no storm is going on.
+INSERT INTO alert_state (name, fired_at)
+SELECT value, :now FROM json_each(:crossed)
+ WHERE true  -- SQLite needs a WHERE to tell an upsert's ON from a join's
+ON CONFLICT (name) DO NOTHING
+RETURNING name;
 
 -- name: add_alert_to_outbox
-INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data) VALUES (?, 'alert', NULL, ?, ?, ?);
+INSERT INTO outbox (id, kind, dead_letter_id, created_at, next_at, data) VALUES (:id, 'alert', NULL, :now, :now, :data);
 
 -- name: prune_victims
 -- The oldest letters past the quota: failed before the age bound, or older than the newest :keep. A letter
@@ -34,8 +42,8 @@ SELECT * FROM dead_letters
  ORDER BY id
  LIMIT :limit;
 
--- name: delete_dead_letter
-DELETE FROM dead_letters WHERE id = ?;
+-- name: delete_dead_letters
+DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: claim_chore
 -- Takes the chore's turn when it is due (or new); a worker that finds it taken skips it.

@@ -1,80 +1,78 @@
-"""RedriveStore on PostgreSQL: tracked redrives, and the audit trail written inside the changes it records."""
+"""RedriveStore once for both databases: tracked redrives, and the audit trail written inside the changes
+it records."""
 
 from __future__ import annotations
 
 from jobq.audit import AuditEntry
-from jobq.backends.postgres.connection import Connection, Database
-from jobq.backends.postgres.statements import dict_row_or_none, dict_rows
-from jobq.backends.queries import load_queries
 from jobq.backends.redrive_records import audit_entry_from_row, audit_params, redrive_from_row, redrive_params
+from jobq.backends.store.seam import Seam, Session
 from jobq.errors import RedriveStopped
 from jobq.redrive import Redrive, RedriveOutcome, RedriveState, outcomes
 
-SQL = load_queries("jobq.backends.postgres", "redrives.sql")
-
 
 class Redrives:
-    """Mixed into PostgresBackend, which supplies the pool (its replay and resolve transactions call
-    ``record_replay`` and ``record_audit``)."""
+    """RedriveStore over a seam; the backend supplies ``_seam``."""
 
-    _db: Database
+    _seam: Seam
 
     def start_redrive(self, redrive: Redrive) -> None:
         """Record a new redrive."""
-        with self._db.connection() as conn:
-            conn.execute(SQL["insert_redrive"], redrive_params(redrive))
+        with self._seam.write(one_statement=True) as session:
+            session.run(self._seam.sql["insert_redrive"], redrive_params(redrive))
 
     def get_redrive(self, redrive_id: str) -> Redrive | None:
         """One redrive."""
-        with self._db.connection() as conn:
-            row = dict_row_or_none(conn, SQL["get_redrive"], {"id": redrive_id})
+        with self._seam.read() as session:
+            row = session.row(self._seam.sql["get_redrive"], {"id": redrive_id})
         return None if row is None else redrive_from_row(row)
 
     def list_redrives(self, *, limit: int, cursor: str | None) -> list[Redrive]:
         """Redrives newest first."""
-        with self._db.connection() as conn:
-            rows = dict_rows(conn, SQL["list_redrives"], {"cursor": cursor, "limit": limit})
+        with self._seam.read() as session:
+            rows = session.rows(self._seam.sql["list_redrives"], {"cursor": cursor, "limit": limit})
         return [redrive_from_row(row) for row in rows]
 
     def take_redrive(self, redrive_id: str, *, owner: str, now: float) -> Redrive | None:
         """Make ``owner`` drive an unfinished redrive."""
-        with self._db.connection() as conn:
-            row = dict_row_or_none(conn, SQL["take_redrive"], {"id": redrive_id, "owner": owner, "now": now})
+        params = {"id": redrive_id, "owner": owner, "now": now}
+        with self._seam.write(one_statement=True) as session:
+            row = session.row(self._seam.sql["take_redrive"], params)
         return None if row is None else redrive_from_row(row)
 
     def skip_in_redrive(self, redrive_id: str, *, owner: str, cursor: str, now: float) -> bool:
         """Count a letter passed over and move the cursor past it."""
         params = {"id": redrive_id, "owner": owner, "cursor": cursor, "now": now}
-        with self._db.connection() as conn:
-            return conn.execute(SQL["count_skip"], params).rowcount == 1
+        with self._seam.write(one_statement=True) as session:
+            return session.run(self._seam.sql["count_skip"], params) == 1
 
     def stop_redrive(self, redrive_id: str, *, state: RedriveState, owner: str | None, now: float) -> bool:
         """Move a running redrive to ``state``."""
         params = {"id": redrive_id, "state": state, "owner": owner, "now": now}
-        with self._db.connection() as conn:
-            return conn.execute(SQL["stop_redrive"], params).rowcount == 1
+        with self._seam.write(one_statement=True) as session:
+            return session.run(self._seam.sql["stop_redrive"], params) == 1
 
     def redrive_outcome(self, redrive_id: str) -> list[RedriveOutcome]:
         """What became of the redrive's jobs, by fingerprint."""
-        with self._db.connection() as conn:
-            rows = conn.execute(SQL["redrive_outcome"], {"id": redrive_id}).fetchall()
-        return outcomes((row[0], row[1], row[2], int(row[3])) for row in rows)
+        with self._seam.read() as session:
+            rows = session.rows(self._seam.sql["redrive_outcome"], {"id": redrive_id})
+        return outcomes((row["fingerprint"], row["status"], row["died_with"], int(row["n"])) for row in rows)
 
     def audit_trail(self, dead_letter_id: str) -> list[AuditEntry]:
         """The letter's audit entries, oldest first."""
-        with self._db.connection() as conn:
-            rows = dict_rows(conn, SQL["audit_trail"], {"dead_letter_id": dead_letter_id})
+        with self._seam.read() as session:
+            rows = session.rows(self._seam.sql["audit_trail"], {"dead_letter_id": dead_letter_id})
         return [audit_entry_from_row(row) for row in rows]
 
     def audit_log(self, *, limit: int, cursor: str | None) -> list[AuditEntry]:
         """Every audit entry, newest first."""
-        with self._db.connection() as conn:
-            rows = dict_rows(conn, SQL["audit_log"], {"cursor": cursor, "limit": limit})
+        with self._seam.read() as session:
+            rows = session.rows(self._seam.sql["audit_log"], {"cursor": cursor, "limit": limit})
         return [audit_entry_from_row(row) for row in rows]
 
 
 def record_replay(
-    conn: Connection,
+    seam: Seam,
+    session: Session,
     dead_letter_id: str,
     *,
     now: float,
@@ -86,12 +84,12 @@ def record_replay(
     redrive_id, owner = redrive
     if redrive_id is not None:
         params = {"id": redrive_id, "owner": owner, "cursor": dead_letter_id, "now": now}
-        if conn.execute(SQL["count_replay"], params).rowcount != 1:
+        if session.run(seam.sql["count_replay"], params) != 1:
             raise RedriveStopped(f"redrive {redrive_id} was cancelled or taken over")
-    record_audit(conn, audit)
+    record_audit(seam, session, audit)
 
 
-def record_audit(conn: Connection, audit: AuditEntry | None) -> None:
+def record_audit(seam: Seam, session: Session, audit: AuditEntry | None) -> None:
     """Inside the transaction of the change it records."""
     if audit is not None:
-        conn.execute(SQL["insert_audit"], audit_params(audit))
+        session.run(seam.sql["insert_audit"], audit_params(audit))
