@@ -1,7 +1,7 @@
 """Queue messages: a sample batch that meets every failure, or the recipients given.
 
-    python -m examples.messaging.send                      # the sample batch
-    python -m examples.messaging.send +15551234567 --tenant acme --body "Your code is 4242"
+python -m examples.messaging.send                      # the sample batch
+python -m examples.messaging.send +15551234567 --tenant acme --body "Your code is 4242"
 """
 
 from __future__ import annotations

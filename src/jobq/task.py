@@ -88,9 +88,7 @@ class Task(Generic[P, R]):
         queue: str | None = None,
     ) -> list[JobId]:
         """Queue many calls (each a mapping of keyword arguments) in one transaction."""
-        return self.app.enqueue_many(
-            self.name, calls, tenant=tenant, delay=delay, priority=priority, queue=queue
-        )
+        return self.app.enqueue_many(self.name, calls, tenant=tenant, delay=delay, priority=priority, queue=queue)
 
     def check_arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any], *, at_enqueue: bool) -> None:
         """Raise PayloadError when the handler could not accept these arguments.
@@ -118,4 +116,3 @@ class Task(Generic[P, R]):
                 kwargs[name] = dependencies[name]
         self.check_arguments(args, kwargs, at_enqueue=False)
         return args, kwargs
-

@@ -54,7 +54,10 @@ def test_batched_enqueue_keeps_each_jobs_own_options(backend: Backend) -> None:
         stored = backend.get_job(job.id)
         assert stored is not None
         assert (stored.tenant, stored.priority, stored.key, stored.payload) == (
-            job.tenant, job.priority, job.key, job.payload
+            job.tenant,
+            job.priority,
+            job.key,
+            job.payload,
         )
 
 

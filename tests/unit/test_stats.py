@@ -35,8 +35,10 @@ def test_default_thresholds_fire_only_when_exceeded() -> None:
 
 
 def test_thresholds_are_configurable() -> None:
-    assert [a.name for a in crossed(dead_letter_stats(summary()), Thresholds(last_24h=4, avg_retries=3,
-                                                                            pending_recovery=10))] == ["last_24h"]
+    assert [
+        a.name
+        for a in crossed(dead_letter_stats(summary()), Thresholds(last_24h=4, avg_retries=3, pending_recovery=10))
+    ] == ["last_24h"]
 
 
 def test_new_fingerprints_make_one_alert_naming_them() -> None:

@@ -35,9 +35,7 @@ class Connections:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout
-            )
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout)
             conn.row_factory = sqlite3.Row
             if not self._memory:
                 conn.execute("PRAGMA journal_mode=WAL")
