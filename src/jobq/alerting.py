@@ -12,15 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from jobq.backends.contract import AlertStore, DeadLetterFilter
+from jobq.clock import Clock
 from jobq.hooks.events import alert_event
 from jobq.job import DeadLetterGroup
-from jobq.stats import Alert, Thresholds, crossed
-
-if TYPE_CHECKING:
-    from jobq.app import App
+from jobq.stats import DAY, Alert, Thresholds, crossed, dead_letter_stats
 
 log = logging.getLogger("jobq.alerts")
 
@@ -44,14 +42,15 @@ class Alerting:
             raise ValueError(f"every must be positive and quiet not negative, not {self.every!r} and {self.quiet!r}")
 
 
-def raise_alerts(app: App, alerting: Alerting) -> list[str]:
+def raise_alerts(store: AlertStore, alerting: Alerting, *, clock: Clock) -> list[str]:
     """Evaluate now; the alerts that fire go to the outbox as ``alert`` events. Returns their names."""
-    now = app.clock()
-    above = {alert.name: alert for alert in crossed(app.dlq.stats(), alerting.thresholds)}
+    now = clock()
+    stats = dead_letter_stats(store.dead_summary(since=clock() - DAY))  # what ``app.dlq.stats()`` says
+    above = {alert.name: alert for alert in crossed(stats, alerting.thresholds)}
     window = alerting.thresholds.new_fingerprint_window
-    new = app.backend.new_fingerprints(since=now - window) if window > 0 else []
+    new = store.new_fingerprints(since=now - window) if window > 0 else []
     names = [*above, *(f"{NEW_FINGERPRINT}:{fingerprint}" for fingerprint, _first, _count in new)]
-    samples = _samples(app, window) if new else {}
+    samples = _samples(store, clock() - window) if new else {}
 
     def compose(fired: list[str]) -> list[Mapping[str, Any]]:
         events: list[Mapping[str, Any]] = [_threshold_event(above[name], now) for name in fired if name in above]
@@ -60,14 +59,14 @@ def raise_alerts(app: App, alerting: Alerting) -> list[str]:
             events.append(_new_failures_event(fresh, samples, now))
         return events
 
-    fired = app.backend.fire_alerts(names, now=now, quiet=alerting.quiet, compose=compose)  # also clears the rest
+    fired = store.fire_alerts(names, now=now, quiet=alerting.quiet, compose=compose)  # also clears the rest
     for name in fired:
         log.warning("Alert: %s", above[name] if name in above else f"new failure {name.partition(':')[2]}")
     return fired
 
 
-def _samples(app: App, window: float) -> dict[str, DeadLetterGroup]:
-    groups = app.dlq.groups("fingerprint", since=timedelta(seconds=window), limit=500)
+def _samples(store: AlertStore, since: float) -> dict[str, DeadLetterGroup]:
+    groups = store.group_dead(DeadLetterFilter(since=since), by="fingerprint", limit=500)
     return {group.value: group for group in groups if group.value is not None}
 
 

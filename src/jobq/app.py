@@ -79,7 +79,7 @@ class App:
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}
-        self.dlq = DeadLetterQueue(self)
+        self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers)
         self._backend_options = {"durability": durability, "busy_timeout": busy_timeout}
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()

@@ -10,13 +10,35 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from jobq.errors import AlreadyReplayed, NotFound, UnreadablePayload
 from jobq.job import DeadLetter, DeadLetterId, JobId, Payload
 
-if TYPE_CHECKING:
-    from jobq.dlq import DeadLetterQueue
+
+class Page(list[DeadLetter]):
+    """One page of dead letters; ``next_cursor`` fetches the next (None on the last page)."""
+
+    next_cursor: str | None = None
+
+
+class Letters(Protocol):
+    """What a bulk operation does to letters one at a time: ``app.dlq`` (``DeadLetterQueue``) is the one."""
+
+    page_size: int
+
+    def get(self, dead_letter_id: str) -> DeadLetter | None: ...
+
+    def count(self, **filters: Any) -> int: ...
+
+    def list(self, *, limit: int = 50, cursor: str | None = None, **filters: Any) -> Page: ...
+
+    def replay(
+        self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None, by: str | None = None
+    ) -> JobId: ...
+
+    def abandon(self, dead_letter_id: str, *, note: str | None = None, by: str | None = None) -> bool: ...
+
 
 BulkOutcome = Literal[
     "replayed", "abandoned", "already_replayed", "already_resolved", "not_found", "unreadable_payload"
@@ -118,7 +140,7 @@ def each(
 
 
 def replay_ids(
-    dlq: DeadLetterQueue, ids: Sequence[str], *, force: bool, by: str | None, rate: float | None,
+    dlq: Letters, ids: Sequence[str], *, force: bool, by: str | None, rate: float | None,
     payload: Payload | None, dry_run: bool, progress: Progress | None,
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.replay_ids``: see there."""
@@ -134,7 +156,7 @@ def replay_ids(
 
 
 def abandon_ids(
-    dlq: DeadLetterQueue, ids: Sequence[str], *, note: str | None, by: str | None, dry_run: bool,
+    dlq: Letters, ids: Sequence[str], *, note: str | None, by: str | None, dry_run: bool,
     progress: Progress | None,
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.abandon_ids``: see there."""
@@ -144,7 +166,7 @@ def abandon_ids(
 
 
 def abandon_many(
-    dlq: DeadLetterQueue, *, note: str | None, by: str | None, limit: int | None, cursor: str | None,
+    dlq: Letters, *, note: str | None, by: str | None, limit: int | None, cursor: str | None,
     dry_run: bool, progress: Progress | None, filters: dict[str, Any],
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.abandon_many``: see there."""
@@ -162,7 +184,7 @@ def abandon_many(
     return each(report, ids, abandoner(dlq, note=note, by=by), progress=progress)
 
 
-def _pages(dlq: DeadLetterQueue, cursor: str | None, filters: dict[str, Any]) -> Iterator[str]:
+def _pages(dlq: Letters, cursor: str | None, filters: dict[str, Any]) -> Iterator[str]:
     """Every match after ``cursor``, a page at a time; the cursor moves down the ids, so a changed letter never
     comes back."""
     while True:
@@ -173,12 +195,12 @@ def _pages(dlq: DeadLetterQueue, cursor: str | None, filters: dict[str, Any]) ->
         cursor = page.next_cursor
 
 
-def abandoner(dlq: DeadLetterQueue, *, note: str | None, by: str | None) -> Callable[[DeadLetterId], BulkResult]:
+def abandoner(dlq: Letters, *, note: str | None, by: str | None) -> Callable[[DeadLetterId], BulkResult]:
     """Abandons one letter with ``note``, as ``by``."""
     return lambda dead_letter_id: abandon_outcome(dead_letter_id, lambda: dlq.abandon(dead_letter_id, note=note, by=by))
 
 
-def found(dlq: DeadLetterQueue, ids: Sequence[str]) -> int:
+def found(dlq: Letters, ids: Sequence[str]) -> int:
     """How many of ``ids`` are dead letters."""
     return sum(dlq.get(dead_letter_id) is not None for dead_letter_id in ids)
 
@@ -206,14 +228,14 @@ def changes(action: Action, letter: DeadLetter, *, force: bool = False) -> bool:
     return letter.resolution in WAITING
 
 
-def preview_ids(dlq: DeadLetterQueue, action: Action, ids: Sequence[str], *, force: bool) -> Preview:
+def preview_ids(dlq: Letters, action: Action, ids: Sequence[str], *, force: bool) -> Preview:
     """What ``action`` would change among ``ids`` (one that is gone changes nothing)."""
     letters = [dlq.get(dead_letter_id) for dead_letter_id in ids]
     changed = sum(letter is not None and changes(action, letter, force=force) for letter in letters)
     return Preview(changed, len(ids))
 
 
-def preview_filter(dlq: DeadLetterQueue, action: Action, *, force: bool, filters: dict[str, Any]) -> Preview:
+def preview_filter(dlq: Letters, action: Action, *, force: bool, filters: dict[str, Any]) -> Preview:
     """What ``action`` would change among the letters matching ``filters``: the rule of ``changes``, counted."""
     targets = dlq.count(**filters)
     if action == "purge" or (action == "replay" and force):

@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, Any, Literal
 
 from jobq import bulk
 from jobq.audit import AuditAction, AuditEntry
-from jobq.backends.contract import GROUP_BY, DeadLetterFilter, GroupBy
+from jobq.backends.contract import GROUP_BY, DeadLetterFilter, DlqStore, GroupBy
 from jobq.bulk import Action, BulkReport, Preview, Progress
-from jobq.clock import to_datetime, to_seconds
+from jobq.bulk import Page as Page  # re-exported: ``jobq.dlq`` defined it first
+from jobq.clock import Clock, to_datetime, to_seconds
 from jobq.errors import JobqError, NotFound, PayloadError, UnreadablePayload
 from jobq.job import (
     ERROR_CLASSES,
@@ -42,9 +43,6 @@ from jobq.redrive_run import run_redrive
 from jobq.serialize import dead_letter_from_dict, dead_letter_to_dict
 from jobq.stats import DAY, dead_letter_stats
 
-if TYPE_CHECKING:
-    from jobq.app import App
-
 When = datetime | timedelta | None
 """A point in time: a datetime, or a timedelta meaning that long ago."""
 
@@ -55,19 +53,21 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-class Page(list[DeadLetter]):
-    """One page of dead letters; ``next_cursor`` fetches the next (None on the last page)."""
-
-    next_cursor: str | None = None
-
-
 class DeadLetterQueue:
     """Dead letters: list, inspect, group, replay, abandon, purge, export and import them."""
 
-    def __init__(self, app: App) -> None:
-        self._app = app
+    def __init__(self, store: Callable[[], DlqStore], *, clock: Clock, wake: Callable[[], None]) -> None:
+        # ``store`` hands out the store when asked: the app opens its database on first use, not when built.
+        self._open_store = store
+        self._clock = clock
+        self._wake = wake
+        """Tells this process's workers that a job was queued (a replay is an enqueue)."""
         self.page_size = BULK_PAGE
         """How many ids a bulk operation reads at a time."""
+
+    @property
+    def _store(self) -> DlqStore:
+        return self._open_store()
 
     def _filter(
         self,
@@ -96,14 +96,21 @@ class DeadLetterQueue:
         if when is None:
             return None
         if isinstance(when, timedelta):
-            return self._app.clock() - when.total_seconds()
+            return self._clock() - when.total_seconds()
         return to_seconds(when)
 
-    def list(self, *, limit: int = 50, cursor: str | None = None, with_payload: bool = False, **filters: Any) -> Page:
+    def list(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        with_payload: bool = False,
+        **filters: Any,
+    ) -> Page:
         """Dead letters newest first (payload and history only ``with_payload``); filter by any field."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit!r}")
-        letters = self._app.backend.list_dead(
+        letters = self._store.list_dead(
             self._filter(**filters), limit=limit + 1, cursor=cursor, with_payload=with_payload
         )
         page = Page(letters[:limit])
@@ -112,17 +119,17 @@ class DeadLetterQueue:
 
     def get(self, dead_letter_id: str) -> DeadLetter | None:
         """One dead letter with its payload and full error history, or None."""
-        return self._app.backend.get_dead(dead_letter_id)
+        return self._store.get_dead(dead_letter_id)
 
     def count(self, **filters: Any) -> int:
         """How many dead letters match."""
-        return self._app.backend.count_dead(self._filter(**filters))
+        return self._store.count_dead(self._filter(**filters))
 
     def groups(self, by: GroupBy = "fingerprint", *, limit: int = 50, **filters: Any) -> builtins.list[DeadLetterGroup]:
         """Matching dead letters grouped (by fingerprint, task, class, tenant or queue), largest first."""
         if by not in GROUP_BY:
             raise ValueError(f"by must be one of {', '.join(GROUP_BY)}, not {by!r}")
-        return self._app.backend.group_dead(self._filter(**filters), by=by, limit=limit)
+        return self._store.group_dead(self._filter(**filters), by=by, limit=limit)
 
     def replay(
         self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None, by: str | None = None
@@ -154,17 +161,17 @@ class DeadLetterQueue:
             detail |= {"original_payload": letter.payload, "payload": payload}
         elif letter.payload_note is not None:
             raise UnreadablePayload(f"dead letter {letter.id}: {letter.payload_note}; replay it with an edited payload")
-        now = self._app.clock()
+        now = self._clock()
         job = NewJob(
             id=JobId(new_id()), task=letter.task, queue=letter.queue, payload=payload or letter.payload,
             max_attempts=letter.max_attempts, run_at=now, created_at=now, priority=letter.priority,
             tenant=letter.tenant, key=letter.key, replay_of=letter.id, payload_text=text,
         )  # fmt: skip
         audit = _audit_entry(letter.id, "replayed", now=now, by=by, detail={"job_id": job.id, **detail})
-        job_id = self._app.backend.replay(
+        job_id = self._store.replay(
             letter.id, job, force=force, audit=audit, redrive_id=redrive_id, redrive_owner=redrive_owner
         )
-        self._app._wake_workers()
+        self._wake()
         return job_id
 
     def replay_ids(
@@ -223,15 +230,15 @@ class DeadLetterQueue:
         if "resolution" not in filters and not force:
             filters.setdefault("unresolved", True)
         where = self._filter(**filters)
-        matched = self._app.backend.count_dead(where)
+        matched = self._store.count_dead(where)
         if dry_run:
             return ReplayReport(matched=matched, dry_run=True)
-        now = to_datetime(self._app.clock())
+        now = to_datetime(self._clock())
         redrive = Redrive(
             id=RedriveId(new_id()), state="running", filters=_stored_filter(where), matched=matched, created_at=now,
             updated_at=now, force=force, rate=rate or None, owner=_run_token(), started_by=by,
         )  # fmt: skip
-        self._app.backend.start_redrive(redrive)
+        self._store.start_redrive(redrive)
         return self._drive(redrive, by=by, progress=progress, started=started)
 
     def resume_redrive(
@@ -247,7 +254,7 @@ class DeadLetterQueue:
         A cancelled redrive runs again; one still marked running is taken over (its process crashed, or it
         stops before its next letter); a finished one is refused. Letters are never replayed twice by it.
         """
-        redrive = self._app.backend.take_redrive(redrive_id, owner=_run_token(), now=self._app.clock())
+        redrive = self._store.take_redrive(redrive_id, owner=_run_token(), now=self._clock())
         if redrive is None:
             self._existing_redrive(redrive_id)
             raise JobqError(f"redrive {redrive_id} is finished: nothing is left to resume")
@@ -255,27 +262,27 @@ class DeadLetterQueue:
 
     def cancel_redrive(self, redrive_id: str) -> bool:
         """Stop a running redrive (from any process): it stops before its next letter. False if not running."""
-        if self._app.backend.stop_redrive(redrive_id, state="cancelled", owner=None, now=self._app.clock()):
+        if self._store.stop_redrive(redrive_id, state="cancelled", owner=None, now=self._clock()):
             return True
         self._existing_redrive(redrive_id)
         return False
 
     def get_redrive(self, redrive_id: str) -> Redrive | None:
         """One redrive with its progress (matched, replayed, skipped, state), or None."""
-        return self._app.backend.get_redrive(redrive_id)
+        return self._store.get_redrive(redrive_id)
 
     def list_redrives(self, *, limit: int = 50, cursor: str | None = None) -> builtins.list[Redrive]:
         """Redrives newest first; pass the last id as ``cursor`` for the next page."""
-        return self._app.backend.list_redrives(limit=limit, cursor=cursor)
+        return self._store.list_redrives(limit=limit, cursor=cursor)
 
     def redrive_outcome(self, redrive_id: str) -> builtins.list[RedriveOutcome]:
         """What became of the jobs a redrive made, per fingerprint: succeeded, died again (and with which
         fingerprints), still pending, or unknown (cleared). A letter replayed again since counts for that replay."""
         self._existing_redrive(redrive_id)
-        return self._app.backend.redrive_outcome(redrive_id)
+        return self._store.redrive_outcome(redrive_id)
 
     def _existing_redrive(self, redrive_id: str) -> Redrive:
-        redrive = self._app.backend.get_redrive(redrive_id)
+        redrive = self._store.get_redrive(redrive_id)
         if redrive is None:
             raise NotFound(f"no redrive {redrive_id}")
         return redrive
@@ -292,12 +299,12 @@ class DeadLetterQueue:
             started(redrive)
         letters = self._ids(DeadLetterFilter(**redrive.filters), cursor=redrive.cursor)
         replay = partial(self._replay, force=redrive.force, by=by, redrive_id=redrive.id, redrive_owner=redrive.owner)
-        return run_redrive(self._app, redrive, letters, replay, progress)
+        return run_redrive(self._store, self._clock, redrive, letters, replay, progress)
 
     def _ids(self, where: DeadLetterFilter, *, cursor: str | None = None) -> Iterator[DeadLetterId]:
         """Every matching id after ``cursor``, newest first and paged: a huge DLQ stays small in memory."""
         while True:
-            ids = self._app.backend.dead_ids(where, limit=self.page_size, cursor=cursor)
+            ids = self._store.dead_ids(where, limit=self.page_size, cursor=cursor)
             yield from ids
             if len(ids) < self.page_size:
                 return
@@ -305,21 +312,26 @@ class DeadLetterQueue:
 
     def audit_trail(self, dead_letter_id: str) -> builtins.list[AuditEntry]:
         """Every replay and abandon of a dead letter, oldest first, with who did it and the edited payloads."""
-        return self._app.backend.audit_trail(dead_letter_id)
+        return self._store.audit_trail(dead_letter_id)
 
     def abandon(self, dead_letter_id: str, *, note: str | None = None, by: str | None = None) -> bool:
         """Give up on an open dead letter, with a note (kept in the audit trail with ``by``: who gave up);
         False when it was already resolved."""
-        now = self._app.clock()
+        now = self._clock()
         audit = _audit_entry(DeadLetterId(dead_letter_id), "abandoned", now=now, by=by, detail={"note": note})
-        if self._app.backend.resolve(dead_letter_id, "abandoned", note=note, audit=audit):
+        if self._store.resolve(dead_letter_id, "abandoned", note=note, audit=audit):
             return True
         if self.get(dead_letter_id) is None:
             raise NotFound(f"no dead letter {dead_letter_id}")
         return False
 
     def purge(
-        self, older_than: timedelta | None = None, *, everything: bool = False, by: str | None = None, **filters: Any
+        self,
+        older_than: timedelta | None = None,
+        *,
+        everything: bool = False,
+        by: str | None = None,
+        **filters: Any,
     ) -> int:
         """Delete dead letters older than ``older_than`` and/or matching filters; never all by accident.
 
@@ -330,14 +342,14 @@ class DeadLetterQueue:
         if older_than is not None:
             filters["until"] = older_than
         where = self._filter(**filters)
-        audit = _audit_entry(None, "purged", now=self._app.clock(), by=by, detail={"filters": _stored_filter(where)})
-        return self._app.backend.purge_dead(where, audit=audit)
+        audit = _audit_entry(None, "purged", now=self._clock(), by=by, detail={"filters": _stored_filter(where)})
+        return self._store.purge_dead(where, audit=audit)
 
     def audit_log(self, *, limit: int = 50, cursor: str | None = None) -> builtins.list[AuditEntry]:
         """Every replay, abandon and purge, newest first; pass the last entry's id as ``cursor`` for more."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit!r}")
-        return self._app.backend.audit_log(limit=limit, cursor=cursor)
+        return self._store.audit_log(limit=limit, cursor=cursor)
 
     def export(
         self,
@@ -361,7 +373,7 @@ class DeadLetterQueue:
         count = 0
         cursor: str | None = None
         while True:
-            letters = self._app.backend.list_dead(where, limit=BULK_PAGE, cursor=cursor, with_payload=True)
+            letters = self._store.list_dead(where, limit=BULK_PAGE, cursor=cursor, with_payload=True)
             for letter in letters:
                 row = dead_letter_to_dict(redactor.dead_letter(letter) if redactor else letter)
                 if writer is not None:
@@ -390,11 +402,11 @@ class DeadLetterQueue:
                 raise PayloadError(f"line {number}: {exc}") from None
             except (json.JSONDecodeError, JobqError, AttributeError) as exc:
                 raise JobqError(f"line {number}: {exc}") from None
-        return self._app.backend.insert_dead(letters) if letters else 0
+        return self._store.insert_dead(letters) if letters else 0
 
     def stats(self) -> dict[str, Any]:
         """``{"dlq": {...}, "by_class": {...}}`` as SPEC section 3 shows."""
-        summary = self._app.backend.dead_summary(since=self._app.clock() - DAY)
+        summary = self._store.dead_summary(since=self._clock() - DAY)
         return dead_letter_stats(summary)
 
 

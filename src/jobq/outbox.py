@@ -1,9 +1,10 @@
 """Delivering the outbox: hook events recorded with their dead letters, sent after commit, retried.
 
-Workers call ``deliver_due`` from a thread of their own, so a slow or failing receiver never holds up jobs.
-Each entry is claimed for a while (one worker at a time), handed to the sinks that do not have it yet, and
-then marked delivered, rescheduled as ``next_delivery`` decides, or failed for good. Delivery is
-at-least-once: a receiver de-duplicates on the event id, which stays the same across retries.
+Workers call ``deliver_due`` (with their ``Outbox``: the store, the hooks, the clock) from a thread of their
+own, so a slow or failing receiver never holds up jobs. Each entry is claimed for a while (one worker at a
+time), handed to the sinks that do not have it yet, and then marked delivered, rescheduled as
+``next_delivery`` decides, or failed for good. Delivery is at-least-once: a receiver de-duplicates on the
+event id, which stays the same across retries.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
 
+from jobq.backends.contract import OutboxStore
+from jobq.clock import Clock
 from jobq.hooks import GiveUp, HookEvent, HookKind, Hooks, RetryDelivery, event_for_dead_letter, next_delivery
-from jobq.job import OutboxEntry
+from jobq.job import DeadLetter, OutboxEntry
 from jobq.serialize import dead_letter_to_dict
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 log = logging.getLogger("jobq.hooks")
 
@@ -29,7 +31,18 @@ LAST_PASS_BUDGET = 5.0
 """Seconds a stopping worker gives its last deliveries in all: a hanging receiver must not keep it (issue 11)."""
 
 
-def deliver_due(app: App, hooks: Hooks, *, halt: threading.Event | None = None) -> int:
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """What delivering needs: the outbox rows, the hooks to hand them to, the clock, and the dead letters."""
+
+    store: OutboxStore
+    hooks: Hooks
+    clock: Clock
+    letter: Callable[[str], DeadLetter | None]
+    """Reads a dead letter by id (for entries an older jobq wrote without one)."""
+
+
+def deliver_due(box: Outbox, *, halt: threading.Event | None = None) -> int:
     """Deliver up to a batch of due entries until ``halt``; returns how many were tried.
 
     Entries are claimed one at a time, so that a worker stopping (or killed) holds no entry it has not tried:
@@ -37,15 +50,15 @@ def deliver_due(app: App, hooks: Hooks, *, halt: threading.Event | None = None) 
     """
     tried = 0
     while tried < BATCH and not (halt is not None and halt.is_set()):
-        entries = app.backend.claim_deliveries(now=app.clock(), lease=CLAIM_FOR, limit=1)
+        entries = box.store.claim_deliveries(now=box.clock(), lease=CLAIM_FOR, limit=1)
         if not entries:
             break
-        _deliver(app, hooks, entries[0])
+        _deliver(box, entries[0])
         tried += 1
     return tried
 
 
-def deliver_last(app: App, hooks: Hooks, *, budget: float = LAST_PASS_BUDGET) -> int:
+def deliver_last(box: Outbox, *, budget: float = LAST_PASS_BUDGET) -> int:
     """A stopping worker's last pass: what is due now, each entry tried once at most, within ``budget`` seconds.
 
     Sinks that can be bounded (webhooks) wait only for what is left of the budget. Entries the budget leaves
@@ -53,39 +66,39 @@ def deliver_last(app: App, hooks: Hooks, *, budget: float = LAST_PASS_BUDGET) ->
     Returns how many were tried.
     """
     deadline = time.monotonic() + budget
-    entries = app.backend.claim_deliveries(now=app.clock(), lease=CLAIM_FOR, limit=LAST_PASS_BATCH)
+    entries = box.store.claim_deliveries(now=box.clock(), lease=CLAIM_FOR, limit=LAST_PASS_BATCH)
     for index, entry in enumerate(entries):
         left = deadline - time.monotonic()
         if left <= 0:
-            app.backend.release_deliveries([rest.id for rest in entries[index:]], now=app.clock())
+            box.store.release_deliveries([rest.id for rest in entries[index:]], now=box.clock())
             return index
-        _deliver(app, hooks, entry, within=left)
+        _deliver(box, entry, within=left)
     return len(entries)
 
 
-def _deliver(app: App, hooks: Hooks, entry: OutboxEntry, *, within: float | None = None) -> None:
-    event = _event(app, entry)
+def _deliver(box: Outbox, entry: OutboxEntry, *, within: float | None = None) -> None:
+    event = _event(box, entry)
     if event is None:
-        _finish(app, entry, "failed", entry.delivered_to, "its dead letter is gone (purged)")
+        _finish(box, entry, "failed", entry.delivered_to, "its dead letter is gone (purged)")
         return
-    waiting = [sink.name for sink in hooks.sinks if sink.name not in entry.delivered_to]
-    results = hooks.deliver(event, only=waiting, within=within)
+    waiting = [sink.name for sink in box.hooks.sinks if sink.name not in entry.delivered_to]
+    results = box.hooks.deliver(event, only=waiting, within=within)
     done = (*entry.delivered_to, *(result.sink for result in results if result.status != "failed"))
     failed = [result for result in results if result.status == "failed"]
     if not failed:
-        _finish(app, entry, "delivered", done, None)
+        _finish(box, entry, "delivered", done, None)
         return
     error = "; ".join(f"{result.sink}: {result.error}" for result in failed)
     retry_after = max((result.retry_after for result in failed if result.retry_after), default=None)
-    match next_delivery(entry.attempts, app.clock(), error, retry_after=retry_after):
+    match next_delivery(entry.attempts, box.clock(), error, retry_after=retry_after):
         case RetryDelivery(at=at):
-            _finish(app, entry, "pending", done, error, next_at=at)
+            _finish(box, entry, "pending", done, error, next_at=at)
         case GiveUp(reason=reason):
             log.error("Hook %s (%s) given up after %d attempts: %s", entry.id, entry.kind, entry.attempts, reason)
-            _finish(app, entry, "failed", done, reason)
+            _finish(box, entry, "failed", done, reason)
 
 
-def _event(app: App, entry: OutboxEntry) -> HookEvent | None:
+def _event(box: Outbox, entry: OutboxEntry) -> HookEvent | None:
     """The entry's event as it was written: an alert's, or a dead letter's from the letter written with it.
 
     An entry an older jobq wrote carries no letter: the letter as it is now is read instead (None once gone).
@@ -95,14 +108,14 @@ def _event(app: App, entry: OutboxEntry) -> HookEvent | None:
         return HookEvent(entry.id, cast(HookKind, entry.kind), entry.created_at, entry.data)
     letter = entry.letter
     if letter is None and entry.dead_letter_id:
-        letter = app.dlq.get(entry.dead_letter_id)
+        letter = box.letter(entry.dead_letter_id)
     if letter is None:
         return None
     return event_for_dead_letter(entry.id, cast(HookKind, entry.kind), entry.created_at, dead_letter_to_dict(letter))
 
 
 def _finish(
-    app: App,
+    box: Outbox,
     entry: OutboxEntry,
     state: str,
     delivered_to: tuple[str, ...],
@@ -110,7 +123,7 @@ def _finish(
     *,
     next_at: float | None = None,
 ) -> None:
-    app.backend.finish_delivery(
-        entry.id, state=state, next_at=app.clock() if next_at is None else next_at, delivered_to=delivered_to,
+    box.store.finish_delivery(
+        entry.id, state=state, next_at=box.clock() if next_at is None else next_at, delivered_to=delivered_to,
         error=error,
     )  # fmt: skip

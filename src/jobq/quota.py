@@ -13,13 +13,11 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from jobq.backends.contract import UpkeepStore
+from jobq.clock import Clock
 from jobq.job import DeadLetter, new_id
 from jobq.serialize import dead_letter_to_dict
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 BATCH = 500  # letters archived and deleted per transaction
 
@@ -52,13 +50,13 @@ class Quota:
         return self.max_age.total_seconds() if isinstance(self.max_age, timedelta) else self.max_age
 
 
-def enforce_quota(app: App, quota: Quota) -> int:
+def enforce_quota(store: UpkeepStore, quota: Quota, *, clock: Clock) -> int:
     """Archive and delete every letter past the quota, a batch per transaction; returns how many."""
-    before = app.clock() - quota.age if quota.age is not None else None
+    before = clock() - quota.age if quota.age is not None else None
     directory = Path(quota.archive_dir)
     pruned = 0
     while True:
-        count = app.backend.prune_dead(
+        count = store.prune_dead(
             keep=quota.max_letters, before=before, limit=BATCH, archive=lambda letters: archive(directory, letters)
         )
         pruned += count

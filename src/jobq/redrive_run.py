@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from jobq.backends.contract import RedriveStore
 from jobq.bulk import BulkResult, Pacer, Progress, replay_outcome
+from jobq.clock import Clock
 from jobq.errors import JobqError, RedriveStopped
 from jobq.job import DeadLetterId, JobId
 from jobq.redrive import Redrive, RedriveId, RedriveState
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 ReplayResult = BulkResult
 """What happened to one dead letter in a redrive (the name ``replay_many`` reports it under)."""
@@ -43,7 +41,12 @@ cannot."""
 
 
 def run_redrive(
-    app: App, redrive: Redrive, letters: Iterable[DeadLetterId], replay: ReplayOne, progress: Progress | None
+    store: RedriveStore,
+    clock: Clock,
+    redrive: Redrive,
+    letters: Iterable[DeadLetterId],
+    replay: ReplayOne,
+    progress: Progress | None,
 ) -> ReplayReport:
     """Replay ``letters`` (those after the redrive's cursor) while this run still drives the redrive, at most
     ``redrive.rate`` a second; then finish it. Every step is fenced on the redrive's state and owner in its own
@@ -55,26 +58,31 @@ def run_redrive(
     try:
         for dead_letter_id in letters:
             pacer.wait()
-            result = _step(app, redrive.id, owner, dead_letter_id, replay)
+            result = _step(store, clock, redrive.id, owner, dead_letter_id, replay)
             if result is None:
                 break  # cancelled, or taken over by a resume elsewhere
             report.results.append(result)
             if progress is not None:
                 progress(report.results[-1])
         else:
-            app.backend.stop_redrive(redrive.id, state="finished", owner=owner, now=app.clock())
+            store.stop_redrive(redrive.id, state="finished", owner=owner, now=clock())
     except KeyboardInterrupt:
         # Ctrl-C is an operator's stop. Any other error leaves the redrive running, as a crash would: resumable.
         with suppress(JobqError):
-            app.backend.stop_redrive(redrive.id, state="cancelled", owner=owner, now=app.clock())
+            store.stop_redrive(redrive.id, state="cancelled", owner=owner, now=clock())
         raise
-    current = app.backend.get_redrive(redrive.id)
+    current = store.get_redrive(redrive.id)
     report.state = None if current is None else current.state
     return report
 
 
 def _step(
-    app: App, redrive_id: RedriveId, owner: str, dead_letter_id: DeadLetterId, replay: ReplayOne
+    store: RedriveStore,
+    clock: Clock,
+    redrive_id: RedriveId,
+    owner: str,
+    dead_letter_id: DeadLetterId,
+    replay: ReplayOne,
 ) -> ReplayResult | None:
     """One letter: replayed (its progress counted in the replay's transaction), or passed over and counted so;
     None when the redrive is not this run's any more (and the letter was left alone)."""
@@ -85,6 +93,6 @@ def _step(
     if result.outcome == "replayed":
         return result
     # Replayed, resolved or purged by someone else since it matched, or its payload cannot be read: passed over.
-    if not app.backend.skip_in_redrive(redrive_id, owner=owner, cursor=dead_letter_id, now=app.clock()):
+    if not store.skip_in_redrive(redrive_id, owner=owner, cursor=dead_letter_id, now=clock()):
         return None
     return result

@@ -6,19 +6,49 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from jobq.errors import PayloadError
 from jobq.job import JobId, Payload
 from jobq.retry import Backoff
 
-if TYPE_CHECKING:
-    from jobq.app import App
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
 ExceptionTypes = tuple[type[BaseException], ...]
+
+
+class Producer(Protocol):
+    """What a task asks of its app (``jobq.App``): to queue its calls, and the names of the app's dependencies."""
+
+    @property
+    def dependencies(self) -> Mapping[str, Any]: ...
+
+    def enqueue(
+        self,
+        task: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        args: Sequence[Any] = (),
+        queue: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        delay: float | timedelta | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        unique_key: str | None = None,
+    ) -> JobId: ...
+
+    def enqueue_many(
+        self,
+        task: str,
+        calls: Iterable[Mapping[str, Any]],
+        *,
+        tenant: str | None = None,
+        delay: float | timedelta | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+    ) -> list[JobId]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +67,7 @@ class TaskOptions:
 class Task(Generic[P, R]):
     """A function registered with an app. Call it to run it here; ``enqueue`` it to run it in a worker."""
 
-    def __init__(self, app: App, fn: Callable[P, R], name: str, options: TaskOptions) -> None:
+    def __init__(self, app: Producer, fn: Callable[P, R], name: str, options: TaskOptions) -> None:
         self.app = app
         self.fn = fn
         self.name = name

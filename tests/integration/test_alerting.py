@@ -79,7 +79,7 @@ def test_a_storm_is_one_message_and_new_failures_are_announced_once(url: str) ->
         # The storm ends (the letters age out of last_24h) and comes back within the quiet period: silence.
         seen.clear()
         clock.advance(90_000)
-        assert raise_alerts(app, ALERTING) == []
+        assert raise_alerts(app.backend, ALERTING, clock=app.clock) == []
         clock.advance(600)
         app.enqueue("send", {"to": "+15550005555"})
         app.enqueue("send", {"to": "+15550006666"})
@@ -89,7 +89,7 @@ def test_a_storm_is_one_message_and_new_failures_are_announced_once(url: str) ->
 
         # It clears, stays away past the quiet period, and comes back: a new message.
         clock.advance(90_000)
-        assert raise_alerts(app, ALERTING) == []
+        assert raise_alerts(app.backend, ALERTING, clock=app.clock) == []
         clock.advance(3600)
         for number in ("+15550008888", "+15550009999", "+15550000000"):
             app.enqueue("send", {"to": number})
@@ -112,7 +112,7 @@ def test_racing_workers_send_each_alert_once(shared_url: str) -> None:
 
         def evaluate(app: jobq.App) -> None:
             start.wait()
-            fired.extend(raise_alerts(app, ALERTING))
+            fired.extend(raise_alerts(app.backend, ALERTING, clock=app.clock))
 
         threads = [threading.Thread(target=evaluate, args=(app,)) for app in apps]
         for thread in threads:

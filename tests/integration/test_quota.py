@@ -69,7 +69,7 @@ def test_letters_older_than_the_age_bound_are_archived(url: str, tmp_path: Path)
         work(app)
         assert app.dlq.count() == 2
         clock.advance(11 * 86_400)  # the first is 31 days old, the second 11
-        assert enforce_quota(app, quota) == 1
+        assert enforce_quota(app.backend, quota, clock=app.clock) == 1
         [left] = app.dlq.list(with_payload=True)
         assert left.payload["kwargs"] == {"n": 2} and len(archived_ids(tmp_path / "archive")) == 1
 

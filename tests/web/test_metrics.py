@@ -94,6 +94,6 @@ def test_hook_deliveries_are_gauged_by_state(live: Live) -> None:
 
 def test_letters_pruned_by_the_quota_show_in_their_counter(live: Live, tmp_path: Path) -> None:
     stored = live.app.dlq.count() - live.app.dlq.count(resolution="pending_recovery")  # those are never pruned
-    assert enforce_quota(live.app, jobq.Quota(tmp_path, max_letters=stored - 2)) == 2
+    assert enforce_quota(live.app.backend, jobq.Quota(tmp_path, max_letters=stored - 2), clock=live.app.clock) == 2
     pruned = scrape(live)["jobq_dlq_pruned"]
     assert sum(value for (sample, _), value in pruned.items() if sample == "jobq_dlq_pruned_total") == 2

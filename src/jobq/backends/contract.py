@@ -145,6 +145,10 @@ class QueueStore(Protocol):
         """
         ...
 
+    def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
+        """Letters pending recovery whose cool-down has passed, longest due first."""
+        ...
+
 
 class JobReader(Protocol):
     """What operators read and clean up in the main queue."""
@@ -226,6 +230,14 @@ class DeadLetterStore(Protocol):
         """Store dead letters as they are (import); ids already present are skipped."""
         ...
 
+    def dead_summary(self, *, since: float) -> DeadLetterSummary:
+        """Counts for stats; ``recent`` counts letters that failed at or after ``since``."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """What delivering hook events needs: the outbox rows written with dead letters and alerts."""
+
     def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[OutboxEntry]:
         """Take due hook deliveries for ``lease`` seconds (one worker each), counting an attempt."""
         ...
@@ -244,21 +256,10 @@ class DeadLetterStore(Protocol):
         """Hook deliveries by state (pending, delivered, failed)."""
         ...
 
-    def new_fingerprints(self, *, since: float) -> list[tuple[str, float, int]]:
-        """Fingerprints first seen at or after ``since``: ``(fingerprint, first seen, letters)``."""
-        ...
-
-    def due_for_recovery(self, *, now: float, limit: int) -> list[DeadLetterId]:
-        """Letters pending recovery whose cool-down has passed, longest due first."""
-        ...
-
-    def dead_summary(self, *, since: float) -> DeadLetterSummary:
-        """Counts for stats; ``recent`` counts letters that failed at or after ``since``."""
-        ...
-
 
 class UpkeepStore(Protocol):
-    """Chores any worker may do besides running jobs: fire alerts once per storm, keep the DLQ within bounds."""
+    """Chores any worker may do besides running jobs: fire alerts once per storm (and see which failures are
+    new), keep the DLQ within bounds."""
 
     def fire_alerts(
         self,
@@ -273,6 +274,10 @@ class UpkeepStore(Protocol):
         the alert has stayed clear (not crossed) for ``quiet`` seconds. Returns the names that fired: racing
         workers fire each alert once.
         """
+        ...
+
+    def new_fingerprints(self, *, since: float) -> list[tuple[str, float, int]]:
+        """Fingerprints first seen at or after ``since``: ``(fingerprint, first seen, letters)``."""
         ...
 
     def claim_chore(self, name: str, *, now: float, every: float) -> bool:
@@ -331,7 +336,23 @@ class RedriveStore(Protocol):
         ...
 
 
-class Backend(QueueStore, JobReader, DeadLetterStore, UpkeepStore, RedriveStore, Protocol):
+class DlqStore(DeadLetterStore, RedriveStore, Protocol):
+    """What ``app.dlq`` needs: the dead letters, their redrives and their audit trail."""
+
+
+class AlertStore(DeadLetterStore, UpkeepStore, Protocol):
+    """What raising alerts needs: the dead letters' counts and groups, and the storms on record."""
+
+
+class ChoreStore(AlertStore, OutboxStore, Protocol):
+    """What a worker's chores need: the outbox to deliver, alerts to raise, the DLQ quota to keep."""
+
+
+class WorkerStore(QueueStore, ChoreStore, Protocol):
+    """What a worker needs: its queue, and the chores it does besides running jobs."""
+
+
+class Backend(QueueStore, JobReader, DlqStore, ChoreStore, Protocol):
     """A whole database behind jobq."""
 
     url: str

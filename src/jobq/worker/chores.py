@@ -11,16 +11,15 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobq.alerting import Alerting, raise_alerts
+from jobq.backends.contract import ChoreStore
+from jobq.clock import Clock
 from jobq.errors import StorageError
 from jobq.hooks import Hooks
-from jobq.outbox import BATCH, deliver_due, deliver_last
+from jobq.outbox import BATCH, Outbox, deliver_due, deliver_last
 from jobq.quota import Quota, enforce_quota
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 log = logging.getLogger("jobq.worker")
 
@@ -30,12 +29,22 @@ POLL = 1.0  # seconds between looks at the outbox when nothing woke the thread
 class Chores:
     """The chores of one worker; ``run`` is its thread, ``finish`` a burst worker's last round."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.hooks: Hooks | None = app.hooks if app.hooks is not None and app.hooks.sinks else None
+    def __init__(
+        self,
+        store: ChoreStore,
+        *,
+        clock: Clock,
+        hooks: Hooks | None,
+        alerting: Alerting,
+        quota: Quota | None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.hooks: Hooks | None = hooks if hooks is not None and hooks.sinks else None
         # Alerts travel through the hooks: with no sink to send them to, evaluating them would be wasted work.
-        self.alerting: Alerting | None = app.alerting if self.hooks is not None and app.alerting.enabled else None
-        self.quota: Quota | None = app.quota
+        self.alerting: Alerting | None = alerting if self.hooks is not None and alerting.enabled else None
+        self.quota: Quota | None = quota
+        self._outbox = Outbox(store, self.hooks, clock, store.get_dead) if self.hooks is not None else None
         self.due = threading.Event()
         """Set when hook deliveries may be waiting (a dead letter was just committed)."""
         self._next: dict[str, float] = {}
@@ -51,7 +60,7 @@ class Chores:
         while not halt.is_set():
             self._shared_chores()
             deliver = partial(deliver_due, halt=halt)
-            if self.hooks is None or _guarded("deliver hooks", deliver, self.app, self.hooks) != BATCH:
+            if self._outbox is None or _guarded("deliver hooks", deliver, self._outbox) != BATCH:
                 self.due.wait(POLL)
                 self.due.clear()
 
@@ -61,8 +70,8 @@ class Chores:
         """
         self._next.clear()
         self._shared_chores(every_chore=True)
-        if self.hooks is not None:
-            _guarded("deliver hooks", deliver_last, self.app, self.hooks)
+        if self._outbox is not None:
+            _guarded("deliver hooks", deliver_last, self._outbox)
 
     def _shared_chores(self, *, every_chore: bool = False) -> None:
         """Alerts and the quota, when due.
@@ -71,11 +80,13 @@ class Chores:
         so that of all the workers one does each (``every_chore`` skips that: a burst worker's last round does
         everything once).
         """
-        now = self.app.clock()
+        now = self._clock()
         if self.quota is not None and self._due("quota", self.quota.every, now, every_chore):
-            _guarded("keep the DLQ within its quota", enforce_quota, self.app, self.quota)
+            quota = partial(enforce_quota, clock=self._clock)
+            _guarded("keep the DLQ within its quota", quota, self._store, self.quota)
         if self.alerting is not None and self._due("alerts", self.alerting.every, now, every_chore):
-            _guarded("evaluate alerts", raise_alerts, self.app, self.alerting)
+            alerts = partial(raise_alerts, clock=self._clock)
+            _guarded("evaluate alerts", alerts, self._store, self.alerting)
 
     def _due(self, chore: str, every: float, now: float, every_chore: bool) -> bool:
         """Whether this worker does ``chore`` now: its own timer says so, and it took the turn (or must)."""
@@ -86,7 +97,7 @@ class Chores:
             return True
         # The turn comes back a little early, so that the first worker whose own timer fires takes it: the chore
         # runs about once a period, whatever the number of workers and however their timers drift.
-        claim = partial(self.app.backend.claim_chore, chore, now=now, every=every * 0.9)
+        claim = partial(self._store.claim_chore, chore, now=now, every=every * 0.9)
         return bool(_guarded(f"take the turn to {chore}", claim))
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
+from jobq.backends.contract import QueueStore
 from jobq.errors import StorageError
 from jobq.job import JobId, Lease
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 log = logging.getLogger("jobq.worker")
 
@@ -19,9 +16,10 @@ log = logging.getLogger("jobq.worker")
 class Leases:
     """Held from the claim until the job's outcome is on record."""
 
-    def __init__(self, app: App, clock: Callable[[], float]) -> None:
-        self._app = app
+    def __init__(self, store: QueueStore, clock: Callable[[], float], *, lease: float) -> None:
+        self._store = store
         self._clock = clock
+        self._lease = lease
         self._held: dict[JobId, Lease] = {}
         self._lock = threading.Lock()
 
@@ -37,14 +35,14 @@ class Leases:
 
     def heartbeat(self, halt: threading.Event) -> None:
         """Renew the held leases every third of the lease until ``halt`` (a thread's target)."""
-        interval = self._app.lease / 3
+        interval = self._lease / 3
         while not halt.wait(interval):
             with self._lock:
                 leases = list(self._held.values())
             if not leases:
                 continue
             try:
-                lost = self._app.backend.extend(leases, until=self._clock() + self._app.lease)
+                lost = self._store.extend(leases, until=self._clock() + self._lease)
             except StorageError as exc:
                 log.error("Could not renew %d leases: %s", len(leases), exc)
                 continue

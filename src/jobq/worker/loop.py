@@ -22,23 +22,29 @@ import queue
 import signal
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from jobq.alerting import Alerting
+from jobq.backends.contract import WorkerStore
+from jobq.classify import Classifier
+from jobq.clock import Clock
+from jobq.dlq import DeadLetterQueue
 from jobq.errors import PayloadError, StorageError, UnknownTask
-from jobq.job import ClaimedJob, DeadLettered, JobId, Outcome, Released, RetryLater, Succeeded, new_id
-from jobq.task import TaskOptions
+from jobq.hooks import Hooks
+from jobq.job import ClaimedJob, DeadLettered, DeadLetterId, JobId, Outcome, Released, RetryLater, Succeeded, new_id
+from jobq.quota import Quota
+from jobq.recovery import RecoveryPolicy
+from jobq.redact import Redactor
+from jobq.task import Task, TaskOptions
 from jobq.worker.chores import Chores
 from jobq.worker.failure import Attempt, FailurePolicy
 from jobq.worker.leases import Leases
 from jobq.worker.recorder import FLUSH_AGE, Recorder
 from jobq.worker.rescue import RESCUE_EVERY, Rescue
 from jobq.worker.runners import Done, Runners, Start, timed_out
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 log = logging.getLogger("jobq.worker")
 
@@ -75,12 +81,36 @@ class _Running:
 _WAKE = object()
 
 
+class WorkerApp(Protocol):
+    """What a worker reads of its app (``jobq.App`` has it all): read once, when the worker is made."""
+
+    tasks: dict[str, Task[Any, Any]]
+    dependencies: dict[str, Any]
+    lease: float
+    clock: Clock
+    classifier: Classifier
+    recovery: RecoveryPolicy
+    redactor: Redactor
+    redact_at_rest: bool
+    hooks: Hooks | None
+    alerting: Alerting
+    quota: Quota | None
+
+    @property
+    def backend(self) -> WorkerStore: ...
+
+    @property
+    def dlq(self) -> DeadLetterQueue: ...
+
+    def add_waker(self, wake: Callable[[], None]) -> Callable[[], None]: ...
+
+
 class Worker:
     """Runs jobs of an app until stopped, or until idle in burst mode."""
 
     def __init__(
         self,
-        app: App,
+        app: WorkerApp,
         *,
         concurrency: int = 4,
         queues: Sequence[str] | None = None,
@@ -105,17 +135,21 @@ class Worker:
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._halt = threading.Event()
-        self._chores = Chores(app)
+        store = app.backend
+        self._store = store
+        self._tasks = app.tasks
+        self._lease = app.lease
+        self._chores = Chores(store, clock=app.clock, hooks=app.hooks, alerting=app.alerting, quota=app.quota)
         self._policy = FailurePolicy(
             app.classifier, app.recovery.delays(), with_hooks=self._chores.hooks is not None,
             redactor=app.redactor if app.redact_at_rest else None,
         )  # fmt: skip
-        self._leases = Leases(app, self._clock)
-        self._recorder = Recorder(app, self._leases, clock=self._clock, halt=self._halt, count=self._count)
+        self._leases = Leases(store, self._clock, lease=app.lease)
+        self._recorder = Recorder(store, self._leases, clock=self._clock, halt=self._halt, count=self._count)
         self._runners = Runners(
-            app, concurrency=concurrency, dependencies=self.dependencies, events=self._events, clock=self._clock
+            app.tasks, concurrency=concurrency, dependencies=self.dependencies, events=self._events, clock=self._clock
         )
-        self._rescue = Rescue(app, self._policy)
+        self._rescue = Rescue(store, app.tasks, self._policy, replay=_replayer(app))
         self._running: dict[JobId, _Running] = {}
         self._may_have_work = True
         self._alone_wanted = False  # a job that must run alone is due: claim nothing more until idle
@@ -251,7 +285,7 @@ class Worker:
         """A thread that waits for other processes' commits (NOTIFY, or SQLite's data_version) and wakes us."""
         while not self._halt.is_set():
             try:
-                if self.app.backend.wait_for_change(WATCH_SLICE):
+                if self._store.wait_for_change(WATCH_SLICE):
                     self.wake()
             except StorageError as exc:
                 log.error("Could not watch for new jobs: %s", exc)
@@ -283,9 +317,9 @@ class Worker:
         now = self._clock()
         batch = self._recorder.take(now)
         try:
-            applied, claimed = self.app.backend.record_and_claim(
+            applied, claimed = self._store.record_and_claim(
                 batch.outcomes, tally=batch.tally, worker=self.id, queues=self.queues, limit=room,
-                lease=self.app.lease, now=now, durable=batch.durable, alone=alone,
+                lease=self._lease, now=now, durable=batch.durable, alone=alone,
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the outcomes are kept or settled one by one, never lost
             self._recorder.failed(batch, exc, doing="claim jobs")
@@ -293,7 +327,7 @@ class Worker:
         self._recorder.written(batch, applied, now)
         self._leases.hold(job.lease for job in claimed)
         self._after_claim(claimed, room=room, alone=alone)
-        self._start(claimed, fresh_until=now + self.app.lease * FRESH)
+        self._start(claimed, fresh_until=now + self._lease * FRESH)
 
     def _after_claim(self, claimed: Sequence[ClaimedJob], *, room: int, alone: bool) -> None:
         got_alone = bool(claimed) and claimed[0].alone
@@ -311,7 +345,7 @@ class Worker:
         if not self._due_unknown:
             return
         try:
-            dues = [self.app.backend.next_due(queue=name) for name in self.queues]
+            dues = [self._store.next_due(queue=name) for name in self.queues]
         except StorageError as exc:
             log.error("Could not look up the next due job: %s", exc)
             return
@@ -320,7 +354,7 @@ class Worker:
 
     def _start(self, jobs: Sequence[ClaimedJob], *, fresh_until: float) -> None:
         for job in jobs:
-            task = self.app.tasks.get(job.task)
+            task = self._tasks.get(job.task)
             now = self._clock()
             attempt = Attempt(job, self.id, now)
             if task is None or job.unreadable:
@@ -350,7 +384,7 @@ class Worker:
         elif done.error is None:
             self._recorder.attempt(done.attempt, done.finished, Succeeded(done.attempt.job.lease, done.finished))
         else:
-            options = self.app.tasks[done.attempt.job.task].options
+            options = self._tasks[done.attempt.job.task].options
             failed = self._failed(done.attempt, done.error, options, done.finished)
             self._recorder.attempt(done.attempt, done.finished, failed)
 
@@ -361,7 +395,7 @@ class Worker:
             if running.deadline is None or running.deadline > now:
                 continue
             del self._running[job_id]
-            task = self.app.tasks[running.attempt.job.task]
+            task = self._tasks[running.attempt.job.task]
             failed = self._failed(running.attempt, timed_out(task), task.options, now)
             self._recorder.attempt(running.attempt, now, failed)
             self._runners.replace(running.attempt.job.lease)
@@ -400,7 +434,7 @@ class Worker:
         now = self._clock()
         if now < self._next_rescue:
             return
-        self._next_rescue = now + min(RESCUE_EVERY, self.app.lease / 2)
+        self._next_rescue = now + min(RESCUE_EVERY, self._lease / 2)
         if self._rescue.recovery_queue(now):
             self._may_have_work = True
         if self._running and not self._alone_wanted:  # an idle worker looks for them when it claims
@@ -425,3 +459,8 @@ class Worker:
             self._running.clear()
         self._recorder.flush(force=True)
         return not self._running and not self._recorder.waiting
+
+
+def _replayer(app: WorkerApp) -> Callable[[DeadLetterId], JobId]:
+    """How the recovery queue replays a letter: as an operator would, under its own name in the audit trail."""
+    return lambda dead_letter_id: app.dlq.replay(dead_letter_id, by="recovery queue")

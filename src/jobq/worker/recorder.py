@@ -12,17 +12,14 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from jobq.backends.contract import QueueStore
 from jobq.errors import StorageError
 from jobq.job import DeadLettered, Outcome, Succeeded
 from jobq.tally import Key as TallyKey
 from jobq.tally import Tally
 from jobq.worker.failure import Attempt
 from jobq.worker.leases import Leases
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 log = logging.getLogger("jobq.worker")
 
@@ -45,14 +42,14 @@ class Recorder:
 
     def __init__(
         self,
-        app: App,
+        store: QueueStore,
         leases: Leases,
         *,
         clock: Callable[[], float],
         halt: threading.Event,
         count: Callable[[Outcome, bool], None],
     ) -> None:
-        self._app = app
+        self._store = store
         self._leases = leases
         self._clock = clock
         self._halt = halt
@@ -112,7 +109,7 @@ class Recorder:
         outcomes, self._pending = self._pending, []
         batch = Batch(outcomes, self._tally.take(), durable=True)
         try:
-            applied = self._app.backend.record(outcomes, tally=batch.tally)
+            applied = self._store.record(outcomes, tally=batch.tally)
         except Exception as exc:  # noqa: BLE001 - the outcomes are kept or settled one by one, never lost
             self.failed(batch, exc, doing=f"record {len(outcomes)} outcomes")
             return
@@ -132,7 +129,7 @@ class Recorder:
             return
         for number, outcome in enumerate(outcomes):
             try:
-                applied = self._app.backend.record([outcome])
+                applied = self._store.record([outcome])
             except StorageError as error:  # the database, not this outcome: keep the rest for later
                 self._retry_later(outcomes[number:], doing, error)
                 return

@@ -12,15 +12,12 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobq.errors import JobTimeout
 from jobq.job import Lease
 from jobq.task import Task
 from jobq.worker.failure import Attempt
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 log = logging.getLogger("jobq.worker")
 
@@ -54,14 +51,14 @@ class Runners:
 
     def __init__(
         self,
-        app: App,
+        tasks: Mapping[str, Task[Any, Any]],
         *,
         concurrency: int,
         dependencies: Mapping[str, Any],
         events: queue.SimpleQueue[Any],
         clock: Callable[[], float],
     ) -> None:
-        self._app = app
+        self._tasks = tasks
         self._concurrency = concurrency
         self._dependencies = dependencies
         self._events = events
@@ -109,7 +106,7 @@ class Runners:
             if not self._fresh(start):
                 continue
             attempt = start.attempt
-            task = self._app.tasks[attempt.job.task]
+            task = self._tasks[attempt.job.task]
             error: BaseException | None = None
             try:
                 args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)

@@ -11,7 +11,7 @@ from jobq.job import OutboxEntry
 
 
 class Outbox:
-    """The outbox half of DeadLetterStore over a seam; the backend supplies ``_seam``."""
+    """OutboxStore over a seam; the backend supplies ``_seam``."""
 
     _seam: Seam
 
