@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import Literal, Protocol, Unpack, get_args
 
 from jobq.errors import AlreadyReplayed, NotFound, UnreadablePayload
+from jobq.filters import DeadLetterFilters
 from jobq.job import DeadLetter, DeadLetterId, JobId, Payload
 
 
@@ -29,9 +30,9 @@ class Letters(Protocol):
 
     def get(self, dead_letter_id: str) -> DeadLetter | None: ...
 
-    def count(self, **filters: Any) -> int: ...
+    def count(self, **filters: Unpack[DeadLetterFilters]) -> int: ...
 
-    def list(self, *, limit: int = 50, cursor: str | None = None, **filters: Any) -> Page: ...
+    def list(self, *, limit: int = 50, cursor: str | None = None, **filters: Unpack[DeadLetterFilters]) -> Page: ...
 
     def replay(
         self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None, by: str | None = None
@@ -167,7 +168,7 @@ def abandon_ids(
 
 def abandon_many(
     dlq: Letters, *, note: str | None, by: str | None, limit: int | None, cursor: str | None,
-    dry_run: bool, progress: Progress | None, filters: dict[str, Any],
+    dry_run: bool, progress: Progress | None, filters: DeadLetterFilters,
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.abandon_many``: see there."""
     if "resolution" not in filters:
@@ -184,7 +185,7 @@ def abandon_many(
     return each(report, ids, abandoner(dlq, note=note, by=by), progress=progress)
 
 
-def _pages(dlq: Letters, cursor: str | None, filters: dict[str, Any]) -> Iterator[str]:
+def _pages(dlq: Letters, cursor: str | None, filters: DeadLetterFilters) -> Iterator[str]:
     """Every match after ``cursor``, a page at a time; the cursor moves down the ids, so a changed letter never
     comes back."""
     while True:
@@ -235,11 +236,12 @@ def preview_ids(dlq: Letters, action: Action, ids: Sequence[str], *, force: bool
     return Preview(changed, len(ids))
 
 
-def preview_filter(dlq: Letters, action: Action, *, force: bool, filters: dict[str, Any]) -> Preview:
+def preview_filter(dlq: Letters, action: Action, *, force: bool, filters: DeadLetterFilters) -> Preview:
     """What ``action`` would change among the letters matching ``filters``: the rule of ``changes``, counted."""
     targets = dlq.count(**filters)
     if action == "purge" or (action == "replay" and force):
         return Preview(targets, targets)
     if action == "replay" and "resolution" in filters:  # as replay_many: that resolution, unforced
         return Preview(0 if filters["resolution"] in REPLAYED else targets, targets)
-    return Preview(dlq.count(**filters, unresolved=True), targets)
+    waiting: DeadLetterFilters = {**filters, "unresolved": True}
+    return Preview(dlq.count(**waiting), targets)

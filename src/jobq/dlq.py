@@ -10,9 +10,9 @@ import secrets
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Unpack
 
 from jobq import bulk
 from jobq.audit import AuditAction, AuditEntry
@@ -21,6 +21,8 @@ from jobq.bulk import Action, BulkReport, Preview, Progress
 from jobq.bulk import Page as Page  # re-exported: ``jobq.dlq`` defined it first
 from jobq.clock import Clock, to_datetime, to_seconds
 from jobq.errors import JobqError, NotFound, PayloadError, UnreadablePayload
+from jobq.filters import DeadLetterFilters
+from jobq.filters import When as When  # re-exported: ``jobq.dlq`` defined it first
 from jobq.job import (
     ERROR_CLASSES,
     RESOLUTIONS,
@@ -42,9 +44,6 @@ from jobq.redrive_run import ReplayResult as ReplayResult
 from jobq.redrive_run import run_redrive
 from jobq.serialize import dead_letter_from_dict, dead_letter_to_dict
 from jobq.stats import DAY, dead_letter_stats
-
-When = datetime | timedelta | None
-"""A point in time: a datetime, or a timedelta meaning that long ago."""
 
 BULK_PAGE = 500
 CSV_COLUMNS = (
@@ -105,7 +104,7 @@ class DeadLetterQueue:
         limit: int = 50,
         cursor: str | None = None,
         with_payload: bool = False,
-        **filters: Any,
+        **filters: Unpack[DeadLetterFilters],
     ) -> Page:
         """Dead letters newest first (payload and history only ``with_payload``); filter by any field."""
         if limit < 1:
@@ -121,11 +120,13 @@ class DeadLetterQueue:
         """One dead letter with its payload and full error history, or None."""
         return self._store.get_dead(dead_letter_id)
 
-    def count(self, **filters: Any) -> int:
+    def count(self, **filters: Unpack[DeadLetterFilters]) -> int:
         """How many dead letters match."""
         return self._store.count_dead(self._filter(**filters))
 
-    def groups(self, by: GroupBy = "fingerprint", *, limit: int = 50, **filters: Any) -> builtins.list[DeadLetterGroup]:
+    def groups(
+        self, by: GroupBy = "fingerprint", *, limit: int = 50, **filters: Unpack[DeadLetterFilters]
+    ) -> builtins.list[DeadLetterGroup]:
         """Matching dead letters grouped (by fingerprint, task, class, tenant or queue), largest first."""
         if by not in GROUP_BY:
             raise ValueError(f"by must be one of {', '.join(GROUP_BY)}, not {by!r}")
@@ -194,7 +195,7 @@ class DeadLetterQueue:
 
     def abandon_many(
         self, *, note: str | None = None, by: str | None = None, limit: int | None = None, cursor: str | None = None,
-        dry_run: bool = False, progress: Progress | None = None, **filters: Any,
+        dry_run: bool = False, progress: Progress | None = None, **filters: Unpack[DeadLetterFilters],
     ) -> BulkReport:  # fmt: skip
         """Abandon every match (unresolved ones unless ``resolution`` says otherwise), or with ``limit`` one page
         after ``cursor`` (``report.next_cursor`` continues); ``dry_run`` only counts the matches."""
@@ -202,7 +203,9 @@ class DeadLetterQueue:
             self, note=note, by=by, limit=limit, cursor=cursor, dry_run=dry_run, progress=progress, filters=filters
         )
 
-    def preview(self, action: Action, *, ids: Sequence[str] = (), force: bool = False, **filters: Any) -> Preview:
+    def preview(
+        self, action: Action, *, ids: Sequence[str] = (), force: bool = False, **filters: Unpack[DeadLetterFilters]
+    ) -> Preview:
         """How many letters ``action`` (replay, abandon, purge) would change now, out of how many it targets:
         ``ids``, or every letter matching the filters. What a confirmation shows before anything changes."""
         if ids:
@@ -218,7 +221,7 @@ class DeadLetterQueue:
         by: str | None = None,
         progress: Progress | None = None,
         started: Callable[[Redrive], None] | None = None,
-        **filters: Any,
+        **filters: Unpack[DeadLetterFilters],
     ) -> ReplayReport:
         """Replay every match (unresolved ones unless ``resolution`` says otherwise), at most ``rate`` a second.
 
@@ -331,7 +334,7 @@ class DeadLetterQueue:
         *,
         everything: bool = False,
         by: str | None = None,
-        **filters: Any,
+        **filters: Unpack[DeadLetterFilters],
     ) -> int:
         """Delete dead letters older than ``older_than`` and/or matching filters; never all by accident.
 
@@ -357,7 +360,7 @@ class DeadLetterQueue:
         *,
         format: Literal["jsonl", "csv"] = "jsonl",
         redactor: Redactor | None = None,
-        **filters: Any,
+        **filters: Unpack[DeadLetterFilters],
     ) -> int:
         """Write matching dead letters (with payload and history in JSON Lines) to ``fp``; returns how many.
 
