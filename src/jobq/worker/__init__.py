@@ -2,6 +2,7 @@
 
 One module a noun:
 - ``loop``: the Worker and its loop — claiming, starting, finishing, stopping;
+- ``app``: what a worker reads of its app (``WorkerApp``), once, to hand each part its port;
 - ``runners``: the threads and the event loop that run handlers;
 - ``recorder``: outcomes on their way to the database;
 - ``leases``: the leases held, and the heartbeat that renews them;

@@ -22,23 +22,15 @@ import queue
 import signal
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
-from jobq.alerting import Alerting
-from jobq.backends.contract import WorkerStore
-from jobq.classify import Classifier
-from jobq.clock import Clock
-from jobq.dlq import DeadLetterQueue
 from jobq.errors import PayloadError, StorageError, UnknownTask
-from jobq.hooks import Hooks
-from jobq.job import ClaimedJob, DeadLettered, DeadLetterId, JobId, Outcome, Released, RetryLater, Succeeded, new_id
-from jobq.quota import Quota
-from jobq.recovery import RecoveryPolicy
-from jobq.redact import Redactor
-from jobq.task import Task, TaskOptions
+from jobq.job import ClaimedJob, DeadLettered, JobId, Outcome, Released, RetryLater, Succeeded, new_id
+from jobq.task import TaskOptions
+from jobq.worker.app import WorkerApp, replayer
 from jobq.worker.chores import Chores
 from jobq.worker.failure import Attempt, FailurePolicy
 from jobq.worker.leases import Leases
@@ -79,30 +71,6 @@ class _Running:
 
 
 _WAKE = object()
-
-
-class WorkerApp(Protocol):
-    """What a worker reads of its app (``jobq.App`` has it all): read once, when the worker is made."""
-
-    tasks: dict[str, Task[Any, Any]]
-    dependencies: dict[str, Any]
-    lease: float
-    clock: Clock
-    classifier: Classifier
-    recovery: RecoveryPolicy
-    redactor: Redactor
-    redact_at_rest: bool
-    hooks: Hooks | None
-    alerting: Alerting
-    quota: Quota | None
-
-    @property
-    def backend(self) -> WorkerStore: ...
-
-    @property
-    def dlq(self) -> DeadLetterQueue: ...
-
-    def add_waker(self, wake: Callable[[], None]) -> Callable[[], None]: ...
 
 
 class Worker:
@@ -149,7 +117,7 @@ class Worker:
         self._runners = Runners(
             app.tasks, concurrency=concurrency, dependencies=self.dependencies, events=self._events, clock=self._clock
         )
-        self._rescue = Rescue(store, app.tasks, self._policy, replay=_replayer(app))
+        self._rescue = Rescue(store, app.tasks, self._policy, replay=replayer(app))
         self._running: dict[JobId, _Running] = {}
         self._may_have_work = True
         self._alone_wanted = False  # a job that must run alone is due: claim nothing more until idle
@@ -459,8 +427,3 @@ class Worker:
             self._running.clear()
         self._recorder.flush(force=True)
         return not self._running and not self._recorder.waiting
-
-
-def _replayer(app: WorkerApp) -> Callable[[DeadLetterId], JobId]:
-    """How the recovery queue replays a letter: as an operator would, under its own name in the audit trail."""
-    return lambda dead_letter_id: app.dlq.replay(dead_letter_id, by="recovery queue")
