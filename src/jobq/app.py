@@ -266,7 +266,7 @@ class App:
 
     def get_job(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
-        return self.backend.get_job(job_id)
+        return self.backend.get_job(JobId(job_id))
 
     def list_jobs(
         self,
@@ -281,7 +281,7 @@ class App:
     ) -> list[Job]:
         """Jobs newest first; pass the last id as ``cursor`` for the next page."""
         where = JobFilter(status=status, queue=queue, task=task, tenant=tenant, key=key)
-        return self.backend.list_jobs(where, limit=limit, cursor=cursor)
+        return self.backend.list_jobs(where, limit=limit, cursor=None if cursor is None else JobId(cursor))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Jobs by queue and state: ``{queue: {queued, scheduled, running, succeeded, dead}}``.

@@ -20,7 +20,7 @@ from jobq.job import DeadLetter, DeadLetterId, JobId, Payload
 class Page(list[DeadLetter]):
     """One page of dead letters; ``next_cursor`` fetches the next (None on the last page)."""
 
-    next_cursor: str | None = None
+    next_cursor: DeadLetterId | None = None
 
 
 class Letters(Protocol):
@@ -28,17 +28,24 @@ class Letters(Protocol):
 
     page_size: int
 
-    def get(self, dead_letter_id: str) -> DeadLetter | None: ...
+    def get(self, dead_letter_id: DeadLetterId) -> DeadLetter | None: ...
 
     def count(self, **filters: Unpack[DeadLetterFilters]) -> int: ...
 
-    def list(self, *, limit: int = 50, cursor: str | None = None, **filters: Unpack[DeadLetterFilters]) -> Page: ...
+    def list(
+        self, *, limit: int = 50, cursor: DeadLetterId | None = None, **filters: Unpack[DeadLetterFilters]
+    ) -> Page: ...
 
     def replay(
-        self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None, by: str | None = None
+        self,
+        dead_letter_id: DeadLetterId,
+        *,
+        force: bool = False,
+        payload: Payload | None = None,
+        by: str | None = None,
     ) -> JobId: ...
 
-    def abandon(self, dead_letter_id: str, *, note: str | None = None, by: str | None = None) -> bool: ...
+    def abandon(self, dead_letter_id: DeadLetterId, *, note: str | None = None, by: str | None = None) -> bool: ...
 
 
 BulkOutcome = Literal[
@@ -76,7 +83,7 @@ class BulkReport:
     matched: int
     dry_run: bool = False
     results: list[BulkResult] = field(default_factory=list)
-    next_cursor: str | None = None
+    next_cursor: DeadLetterId | None = None
     """With a ``limit``: the cursor of the next page to act on (None on the last)."""
 
     @property
@@ -127,21 +134,21 @@ def abandon_outcome(dead_letter_id: DeadLetterId, abandon: Callable[[], bool]) -
 
 
 def each(
-    report: BulkReport, ids: Iterable[str], change: Callable[[DeadLetterId], BulkResult], *, rate: float | None = None,
-    progress: Progress | None = None,
+    report: BulkReport, ids: Iterable[DeadLetterId], change: Callable[[DeadLetterId], BulkResult], *,
+    rate: float | None = None, progress: Progress | None = None,
 ) -> BulkReport:  # fmt: skip
     """Apply ``change`` to each id, paced, recording every result in ``report`` (and telling ``progress``)."""
     pacer = Pacer(rate)
     for dead_letter_id in ids:
         pacer.wait()
-        report.results.append(change(DeadLetterId(dead_letter_id)))
+        report.results.append(change(dead_letter_id))
         if progress is not None:
             progress(report.results[-1])
     return report
 
 
 def replay_ids(
-    dlq: Letters, ids: Sequence[str], *, force: bool, by: str | None, rate: float | None,
+    dlq: Letters, ids: Sequence[DeadLetterId], *, force: bool, by: str | None, rate: float | None,
     payload: Payload | None, dry_run: bool, progress: Progress | None,
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.replay_ids``: see there."""
@@ -157,7 +164,7 @@ def replay_ids(
 
 
 def abandon_ids(
-    dlq: Letters, ids: Sequence[str], *, note: str | None, by: str | None, dry_run: bool,
+    dlq: Letters, ids: Sequence[DeadLetterId], *, note: str | None, by: str | None, dry_run: bool,
     progress: Progress | None,
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.abandon_ids``: see there."""
@@ -167,7 +174,7 @@ def abandon_ids(
 
 
 def abandon_many(
-    dlq: Letters, *, note: str | None, by: str | None, limit: int | None, cursor: str | None,
+    dlq: Letters, *, note: str | None, by: str | None, limit: int | None, cursor: DeadLetterId | None,
     dry_run: bool, progress: Progress | None, filters: DeadLetterFilters,
 ) -> BulkReport:  # fmt: skip
     """``app.dlq.abandon_many``: see there."""
@@ -176,7 +183,7 @@ def abandon_many(
     report = BulkReport(matched=dlq.count(**filters), dry_run=dry_run)
     if dry_run:
         return report
-    ids: Iterable[str]
+    ids: Iterable[DeadLetterId]
     if limit is None:
         ids = _pages(dlq, cursor, filters)
     else:
@@ -185,7 +192,7 @@ def abandon_many(
     return each(report, ids, abandoner(dlq, note=note, by=by), progress=progress)
 
 
-def _pages(dlq: Letters, cursor: str | None, filters: DeadLetterFilters) -> Iterator[str]:
+def _pages(dlq: Letters, cursor: DeadLetterId | None, filters: DeadLetterFilters) -> Iterator[DeadLetterId]:
     """Every match after ``cursor``, a page at a time; the cursor moves down the ids, so a changed letter never
     comes back."""
     while True:
@@ -201,7 +208,7 @@ def abandoner(dlq: Letters, *, note: str | None, by: str | None) -> Callable[[De
     return lambda dead_letter_id: abandon_outcome(dead_letter_id, lambda: dlq.abandon(dead_letter_id, note=note, by=by))
 
 
-def found(dlq: Letters, ids: Sequence[str]) -> int:
+def found(dlq: Letters, ids: Sequence[DeadLetterId]) -> int:
     """How many of ``ids`` are dead letters."""
     return sum(dlq.get(dead_letter_id) is not None for dead_letter_id in ids)
 
@@ -229,7 +236,7 @@ def changes(action: Action, letter: DeadLetter, *, force: bool = False) -> bool:
     return letter.resolution in WAITING
 
 
-def preview_ids(dlq: Letters, action: Action, ids: Sequence[str], *, force: bool) -> Preview:
+def preview_ids(dlq: Letters, action: Action, ids: Sequence[DeadLetterId], *, force: bool) -> Preview:
     """What ``action`` would change among ``ids`` (one that is gone changes nothing)."""
     letters = [dlq.get(dead_letter_id) for dead_letter_id in ids]
     changed = sum(letter is not None and changes(action, letter, force=force) for letter in letters)

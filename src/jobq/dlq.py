@@ -102,7 +102,7 @@ class DeadLetterQueue:
         self,
         *,
         limit: int = 50,
-        cursor: str | None = None,
+        cursor: DeadLetterId | None = None,
         with_payload: bool = False,
         **filters: Unpack[DeadLetterFilters],
     ) -> Page:
@@ -116,7 +116,7 @@ class DeadLetterQueue:
         page.next_cursor = page[-1].id if len(letters) > limit else None
         return page
 
-    def get(self, dead_letter_id: str) -> DeadLetter | None:
+    def get(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
         """One dead letter with its payload and full error history, or None."""
         return self._store.get_dead(dead_letter_id)
 
@@ -133,7 +133,12 @@ class DeadLetterQueue:
         return self._store.group_dead(self._filter(**filters), by=by, limit=limit)
 
     def replay(
-        self, dead_letter_id: str, *, force: bool = False, payload: Payload | None = None, by: str | None = None
+        self,
+        dead_letter_id: DeadLetterId,
+        *,
+        force: bool = False,
+        payload: Payload | None = None,
+        by: str | None = None,
     ) -> JobId:
         """Queue the dead job again as a new job; refused (AlreadyReplayed) a second time unless ``force``.
 
@@ -144,7 +149,7 @@ class DeadLetterQueue:
 
     def _replay(
         self,
-        dead_letter_id: str,
+        dead_letter_id: DeadLetterId,
         *,
         force: bool,
         payload: Payload | None = None,
@@ -176,7 +181,7 @@ class DeadLetterQueue:
         return job_id
 
     def replay_ids(
-        self, ids: Sequence[str], *, force: bool = False, by: str | None = None, rate: float | None = None,
+        self, ids: Sequence[DeadLetterId], *, force: bool = False, by: str | None = None, rate: float | None = None,
         payload: Payload | None = None, dry_run: bool = False, progress: Progress | None = None,
     ) -> BulkReport:  # fmt: skip
         """Replay these letters one by one, at most ``rate`` a second; each one refused (already replayed, gone,
@@ -187,15 +192,16 @@ class DeadLetterQueue:
         )
 
     def abandon_ids(
-        self, ids: Sequence[str], *, note: str | None = None, by: str | None = None, dry_run: bool = False,
+        self, ids: Sequence[DeadLetterId], *, note: str | None = None, by: str | None = None, dry_run: bool = False,
         progress: Progress | None = None,
     ) -> BulkReport:  # fmt: skip
         """Abandon these letters one by one; one already resolved or gone is an outcome in the report."""
         return bulk.abandon_ids(self, ids, note=note, by=by, dry_run=dry_run, progress=progress)
 
     def abandon_many(
-        self, *, note: str | None = None, by: str | None = None, limit: int | None = None, cursor: str | None = None,
-        dry_run: bool = False, progress: Progress | None = None, **filters: Unpack[DeadLetterFilters],
+        self, *, note: str | None = None, by: str | None = None, limit: int | None = None,
+        cursor: DeadLetterId | None = None, dry_run: bool = False, progress: Progress | None = None,
+        **filters: Unpack[DeadLetterFilters],
     ) -> BulkReport:  # fmt: skip
         """Abandon every match (unresolved ones unless ``resolution`` says otherwise), or with ``limit`` one page
         after ``cursor`` (``report.next_cursor`` continues); ``dry_run`` only counts the matches."""
@@ -204,7 +210,12 @@ class DeadLetterQueue:
         )
 
     def preview(
-        self, action: Action, *, ids: Sequence[str] = (), force: bool = False, **filters: Unpack[DeadLetterFilters]
+        self,
+        action: Action,
+        *,
+        ids: Sequence[DeadLetterId] = (),
+        force: bool = False,
+        **filters: Unpack[DeadLetterFilters],
     ) -> Preview:
         """How many letters ``action`` (replay, abandon, purge) would change now, out of how many it targets:
         ``ids``, or every letter matching the filters. What a confirmation shows before anything changes."""
@@ -246,7 +257,7 @@ class DeadLetterQueue:
 
     def resume_redrive(
         self,
-        redrive_id: str,
+        redrive_id: RedriveId,
         *,
         by: str | None = None,
         progress: Progress | None = None,
@@ -263,28 +274,28 @@ class DeadLetterQueue:
             raise JobqError(f"redrive {redrive_id} is finished: nothing is left to resume")
         return self._drive(redrive, by=by or redrive.started_by, progress=progress, started=started)
 
-    def cancel_redrive(self, redrive_id: str) -> bool:
+    def cancel_redrive(self, redrive_id: RedriveId) -> bool:
         """Stop a running redrive (from any process): it stops before its next letter. False if not running."""
         if self._store.stop_redrive(redrive_id, state="cancelled", owner=None, now=self._clock()):
             return True
         self._existing_redrive(redrive_id)
         return False
 
-    def get_redrive(self, redrive_id: str) -> Redrive | None:
+    def get_redrive(self, redrive_id: RedriveId) -> Redrive | None:
         """One redrive with its progress (matched, replayed, skipped, state), or None."""
         return self._store.get_redrive(redrive_id)
 
-    def list_redrives(self, *, limit: int = 50, cursor: str | None = None) -> builtins.list[Redrive]:
+    def list_redrives(self, *, limit: int = 50, cursor: RedriveId | None = None) -> builtins.list[Redrive]:
         """Redrives newest first; pass the last id as ``cursor`` for the next page."""
         return self._store.list_redrives(limit=limit, cursor=cursor)
 
-    def redrive_outcome(self, redrive_id: str) -> builtins.list[RedriveOutcome]:
+    def redrive_outcome(self, redrive_id: RedriveId) -> builtins.list[RedriveOutcome]:
         """What became of the jobs a redrive made, per fingerprint: succeeded, died again (and with which
         fingerprints), still pending, or unknown (cleared). A letter replayed again since counts for that replay."""
         self._existing_redrive(redrive_id)
         return self._store.redrive_outcome(redrive_id)
 
-    def _existing_redrive(self, redrive_id: str) -> Redrive:
+    def _existing_redrive(self, redrive_id: RedriveId) -> Redrive:
         redrive = self._store.get_redrive(redrive_id)
         if redrive is None:
             raise NotFound(f"no redrive {redrive_id}")
@@ -304,7 +315,7 @@ class DeadLetterQueue:
         replay = partial(self._replay, force=redrive.force, by=by, redrive_id=redrive.id, redrive_owner=redrive.owner)
         return run_redrive(self._store, self._clock, redrive, letters, replay, progress)
 
-    def _ids(self, where: DeadLetterFilter, *, cursor: str | None = None) -> Iterator[DeadLetterId]:
+    def _ids(self, where: DeadLetterFilter, *, cursor: DeadLetterId | None = None) -> Iterator[DeadLetterId]:
         """Every matching id after ``cursor``, newest first and paged: a huge DLQ stays small in memory."""
         while True:
             ids = self._store.dead_ids(where, limit=self.page_size, cursor=cursor)
@@ -313,16 +324,16 @@ class DeadLetterQueue:
                 return
             cursor = ids[-1]
 
-    def audit_trail(self, dead_letter_id: str) -> builtins.list[AuditEntry]:
+    def audit_trail(self, dead_letter_id: DeadLetterId) -> builtins.list[AuditEntry]:
         """Every replay and abandon of a dead letter, oldest first, with who did it and the edited payloads."""
         return self._store.audit_trail(dead_letter_id)
 
-    def abandon(self, dead_letter_id: str, *, note: str | None = None, by: str | None = None) -> bool:
+    def abandon(self, dead_letter_id: DeadLetterId, *, note: str | None = None, by: str | None = None) -> bool:
         """Give up on an open dead letter, with a note (kept in the audit trail with ``by``: who gave up);
         False when it was already resolved."""
         now = self._clock()
-        audit = _audit_entry(DeadLetterId(dead_letter_id), "abandoned", now=now, by=by, detail={"note": note})
-        if self._store.resolve(dead_letter_id, "abandoned", note=note, audit=audit):
+        audit = _audit_entry(dead_letter_id, "abandoned", now=now, by=by, detail={"note": note})
+        if self._store.abandon(dead_letter_id, note=note, audit=audit):
             return True
         if self.get(dead_letter_id) is None:
             raise NotFound(f"no dead letter {dead_letter_id}")
@@ -374,7 +385,7 @@ class DeadLetterQueue:
         if writer is not None:
             writer.writeheader()
         count = 0
-        cursor: str | None = None
+        cursor: DeadLetterId | None = None
         while True:
             letters = self._store.list_dead(where, limit=BULK_PAGE, cursor=cursor, with_payload=True)
             for letter in letters:

@@ -19,7 +19,7 @@ from typing import cast
 from jobq.backends.contract import OutboxStore
 from jobq.clock import Clock
 from jobq.hooks import GiveUp, HookEvent, HookKind, Hooks, RetryDelivery, event_for_dead_letter, next_delivery
-from jobq.job import DeadLetter, OutboxEntry
+from jobq.job import DeadLetter, DeadLetterId, OutboxEntry
 from jobq.serialize import dead_letter_to_dict
 
 log = logging.getLogger("jobq.hooks")
@@ -38,7 +38,7 @@ class Outbox:
     store: OutboxStore
     hooks: Hooks
     clock: Clock
-    letter: Callable[[str], DeadLetter | None]
+    letter: Callable[[DeadLetterId], DeadLetter | None]
     """Reads a dead letter by id (for entries an older jobq wrote without one)."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from jobq.backends.contract import UpkeepStore
+from jobq.backends.contract import ChoreStore
 from jobq.clock import Clock
 from jobq.job import DeadLetter, new_id
 from jobq.serialize import dead_letter_to_dict
@@ -50,7 +50,7 @@ class Quota:
         return self.max_age.total_seconds() if isinstance(self.max_age, timedelta) else self.max_age
 
 
-def enforce_quota(store: UpkeepStore, quota: Quota, *, clock: Clock) -> int:
+def enforce_quota(store: ChoreStore, quota: Quota, *, clock: Clock) -> int:
     """Archive and delete every letter past the quota, a batch per transaction; returns how many."""
     before = clock() - quota.age if quota.age is not None else None
     directory = Path(quota.archive_dir)

@@ -18,7 +18,8 @@ REDRIVE_STATES: tuple[RedriveState, ...] = ("running", "cancelled", "finished")
 
 @dataclass(frozen=True, slots=True)
 class Redrive:
-    """A bulk replay by filter: who started it, on which letters, how far it got, and whether it still runs."""
+    """A redrive (``replay_many`` by filter, tracked): who started it, on which letters, how far it got, and
+    whether it still runs."""
 
     id: RedriveId
     state: RedriveState

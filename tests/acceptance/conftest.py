@@ -26,6 +26,7 @@ import pytest
 
 import jobq
 from jobq import App, DeadLetter
+from jobq.job import DeadLetterId
 
 JOBQ = str(Path(sys.executable).with_name("jobq"))
 
@@ -127,7 +128,7 @@ class Shop:
 
     def letter(self, dead_letter_id: str) -> DeadLetter:
         with self.app() as app:
-            letter = app.dlq.get(dead_letter_id)
+            letter = app.dlq.get(DeadLetterId(dead_letter_id))
         assert letter is not None
         return letter
 

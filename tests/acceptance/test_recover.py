@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import re
 
+from jobq.job import DeadLetterId
+
 from .conftest import Shop
 
 
@@ -39,7 +41,7 @@ def test_a_whole_session_lists_shows_replays_abandons_and_exports(shop: Shop) ->
     assert f"{third}  abandoned" in out
     assert (shop.letter(third).resolution, shop.letter(third).note) == ("abandoned", "no longer needed")
     with shop.app() as app:
-        assert [app.dlq.audit_trail(letter)[0].by for letter in (first, second, third)] == ["ops"] * 3
+        assert [app.dlq.audit_trail(DeadLetterId(letter))[0].by for letter in (first, second, third)] == ["ops"] * 3
     assert re.search(r"^2\s+00OLD0+2\s", out, re.MULTILINE)  # the recovery queue lists both pending ones
     assert "Dead-letter queue" in out and "Queues" in out
     assert "Exported 9 dead letters to out.csv (PII redacted; `jobq recover --no-redact` exports as stored)." in out

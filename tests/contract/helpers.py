@@ -46,7 +46,9 @@ def error(attempt: int = 1, message: str = "boom") -> AttemptError:
     )
 
 
-def bury(job: ClaimedJob, *, error_class: str = "unknown", fingerprint: str = "f1", at: float = NOW) -> DeadLettered:
+def dead_lettered(
+    job: ClaimedJob, *, error_class: str = "unknown", fingerprint: str = "f1", at: float = NOW
+) -> DeadLettered:
     """The outcome that dead-letters a claimed job."""
     return DeadLettered(
         job.lease,

@@ -11,18 +11,18 @@ from jobq.backends.contract import Backend, DeadLetterFilter, JobFilter
 from jobq.errors import AlreadyReplayed, NotFound
 from jobq.job import DeadLetter, DeadLetterId
 
-from .helpers import NOW, bury, new_job
+from .helpers import NOW, dead_lettered, new_job
 
 
 def dead_letter(backend: Backend, **job_fields: object) -> DeadLetter:
-    """Enqueue, claim and bury one job; returns its letter."""
+    """Enqueue, claim and dead-letter one job; returns its letter."""
     error_class = job_fields.pop("error_class", "unknown")
     fingerprint = job_fields.pop("fingerprint", "f1")
     at = job_fields.pop("at", NOW)
     job = new_job(**job_fields)
     backend.enqueue([job])
     (claimed,) = backend.claim(worker="w", queue=job.queue, limit=1, lease=30, now=NOW)
-    outcome = bury(claimed, error_class=str(error_class), fingerprint=str(fingerprint), at=float(at))  # type: ignore[arg-type]
+    outcome = dead_lettered(claimed, error_class=str(error_class), fingerprint=str(fingerprint), at=float(at))  # type: ignore[arg-type]
     assert backend.record([outcome]) == [True]
     letter = backend.get_dead(outcome.dead_letter_id)
     assert letter is not None
@@ -101,7 +101,7 @@ def test_replay_enqueues_a_new_job_and_refuses_a_second_time(backend: Backend) -
 
 def test_replay_of_a_missing_letter_is_not_found(backend: Backend) -> None:
     with pytest.raises(NotFound):
-        backend.replay("nope", new_job(), force=False)
+        backend.replay(DeadLetterId("nope"), new_job(), force=False)
 
 
 def test_two_racing_replays_make_exactly_one_job(backend: Backend) -> None:
@@ -125,10 +125,10 @@ def test_two_racing_replays_make_exactly_one_job(backend: Backend) -> None:
     assert len(backend.list_jobs(JobFilter(status="queued"), limit=10, cursor=None)) == 1
 
 
-def test_resolve_abandons_an_open_letter_once(backend: Backend) -> None:
+def test_abandon_closes_an_open_letter_once(backend: Backend) -> None:
     letter = dead_letter(backend)
-    assert backend.resolve(letter.id, "abandoned", note="customer left") is True
-    assert backend.resolve(letter.id, "abandoned", note="again") is False
+    assert backend.abandon(letter.id, note="customer left") is True
+    assert backend.abandon(letter.id, note="again") is False
     stored = backend.get_dead(letter.id)
     assert stored is not None and (stored.resolution, stored.note) == ("abandoned", "customer left")
 
@@ -151,7 +151,7 @@ def test_insert_keeps_letters_as_they_are_and_skips_known_ids(backend: Backend) 
 def test_summary_counts_totals_recent_classes_and_resolutions(backend: Backend) -> None:
     dead_letter(backend, error_class="recoverable", at=NOW - 90_000)
     abandoned = dead_letter(backend, error_class="user_error", at=NOW)
-    backend.resolve(abandoned.id, "abandoned", note=None)
+    backend.abandon(abandoned.id, note=None)
     summary = backend.dead_summary(since=NOW - 86_400)
     assert (summary.total, summary.permanent, summary.recent, summary.avg_attempts) == (2, 1, 1, 1.0)
     assert summary.by_class == {"recoverable": 1, "user_error": 1}

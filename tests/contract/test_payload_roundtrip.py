@@ -90,7 +90,7 @@ def test_any_json_value_comes_back_type_for_type_enqueued_dead_lettered_and_repl
     assert job is not None and job.payload_note is None
     assert same(sent, job.payload), (sent, job.payload)
 
-    letter = shared_app.dlq.get(_dead_letter_of(shared_app, job))
+    letter = shared_app.dlq.get(DeadLetterId(_dead_letter_of(shared_app, job)))
     assert letter is not None
     assert same(sent, letter.payload), (sent, letter.payload)
 

@@ -7,7 +7,7 @@ import time
 from jobq.backends.contract import Backend, JobFilter
 from jobq.job import Lease, Released, RetryLater, Succeeded
 
-from .helpers import NOW, bury, error, new_job
+from .helpers import NOW, dead_lettered, error, new_job
 
 
 def claim(backend: Backend, limit: int = 10, *, now: float = NOW, queue: str = "default", worker: str = "w1"):  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ def test_dead_lettering_marks_the_job_and_stores_the_letter_together(backend: Ba
     job = new_job(tenant="acme", key="k1")
     backend.enqueue([job])
     (claimed,) = claim(backend)
-    outcome = bury(claimed, error_class="user_error")
+    outcome = dead_lettered(claimed, error_class="user_error")
     assert backend.record([outcome]) == [True]
     stored = backend.get_job(job.id)
     assert stored is not None and stored.status == "dead" and len(stored.errors) == 1
@@ -145,7 +145,7 @@ def test_stale_dead_lettering_writes_no_letter(backend: Backend) -> None:
     backend.enqueue([new_job()])
     (claimed,) = claim(backend)
     backend.record([Succeeded(claimed.lease, NOW)])
-    outcome = bury(claimed)
+    outcome = dead_lettered(claimed)
     assert backend.record([outcome]) == [False]
     assert backend.get_dead(outcome.dead_letter_id) is None
 

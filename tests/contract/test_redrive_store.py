@@ -11,18 +11,18 @@ from jobq.audit import AuditEntry
 from jobq.backends.contract import Backend, JobFilter
 from jobq.clock import to_datetime
 from jobq.errors import AlreadyReplayed, JobqError, RedriveStopped
-from jobq.job import DeadLetter, NewJob, Succeeded, new_id
+from jobq.job import DeadLetter, DeadLetterId, NewJob, Succeeded, new_id
 from jobq.redrive import Redrive, RedriveId, RedriveOutcome
 
-from .helpers import NOW, bury, new_job
+from .helpers import NOW, dead_lettered, new_job
 
 
 def dead_letter(backend: Backend, *, fingerprint: str = "f1", queue: str = "default") -> DeadLetter:
-    """Enqueue, claim and bury one job; returns its letter."""
+    """Enqueue, claim and dead-letter one job; returns its letter."""
     job = new_job(queue=queue)
     backend.enqueue([job])
     (claimed,) = backend.claim(worker="w", queue=queue, limit=1, lease=30, now=NOW)
-    outcome = bury(claimed, fingerprint=fingerprint)
+    outcome = dead_lettered(claimed, fingerprint=fingerprint)
     assert backend.record([outcome]) == [True]
     letter = backend.get_dead(outcome.dead_letter_id)
     assert letter is not None
@@ -53,7 +53,7 @@ def audit(letter: DeadLetter, action: str = "replayed", **detail: Any) -> AuditE
 
 
 def stored(backend: Backend, redrive_id: str) -> Redrive:
-    found = backend.get_redrive(redrive_id)
+    found = backend.get_redrive(RedriveId(redrive_id))
     assert found is not None
     return found
 
@@ -63,7 +63,7 @@ def test_a_redrive_reads_back_as_recorded_and_lists_newest_first_with_cursor_pag
     second = redrive(backend, force=True, rate=None, filters={"fingerprint": "f2", "since": NOW - 60.5})
     assert stored(backend, first.id) == first
     assert stored(backend, second.id) == second
-    assert backend.get_redrive("nope") is None
+    assert backend.get_redrive(RedriveId("nope")) is None
     assert backend.list_redrives(limit=1, cursor=None) == [second]
     assert backend.list_redrives(limit=10, cursor=second.id) == [first]
 
@@ -133,7 +133,7 @@ def test_a_take_over_hands_an_unfinished_redrive_to_a_new_owner(backend: Backend
 
     assert backend.stop_redrive(cancelled.id, state="finished", owner="run-3", now=NOW) is True
     assert backend.take_redrive(cancelled.id, owner="run-4", now=NOW) is None
-    assert backend.take_redrive("nope", owner="run-4", now=NOW) is None
+    assert backend.take_redrive(RedriveId("nope"), owner="run-4", now=NOW) is None
 
 
 def test_the_outcome_counts_the_jobs_made_by_fingerprint_and_how_they_ended(backend: Backend) -> None:
@@ -154,7 +154,7 @@ def test_the_outcome_counts_the_jobs_made_by_fingerprint_and_how_they_ended(back
     backend.record([Succeeded(claim("cleared").lease, NOW)])
     assert backend.delete_jobs(["succeeded"], finished_before=None) == 1  # its job is gone: unknown
     backend.record([Succeeded(claim("ok").lease, NOW)])
-    backend.record([bury(claim("again"), fingerprint="f-new")])
+    backend.record([dead_lettered(claim("again"), fingerprint="f-new")])
     claim("later")  # running
 
     assert backend.redrive_outcome(started.id) == [
@@ -172,20 +172,20 @@ def test_audit_entries_are_written_with_the_change_and_read_oldest_first(backend
     forced = audit(letter, job_id="j2", force=True)
     backend.replay(letter.id, replay_job(letter), force=True, audit=forced)
     assert backend.audit_trail(letter.id) == [replayed, forced]
-    assert backend.audit_trail("nope") == []
+    assert backend.audit_trail(DeadLetterId("nope")) == []
 
 
-def test_a_refused_replay_or_resolve_writes_no_audit_entry(backend: Backend) -> None:
+def test_a_refused_replay_or_abandon_writes_no_audit_entry(backend: Backend) -> None:
     letter = dead_letter(backend)
     backend.replay(letter.id, replay_job(letter), force=False)
     with pytest.raises(AlreadyReplayed):
         backend.replay(letter.id, replay_job(letter), force=False, audit=audit(letter))
-    assert backend.resolve(letter.id, "abandoned", note="late", audit=audit(letter, "abandoned")) is False
+    assert backend.abandon(letter.id, note="late", audit=audit(letter, "abandoned")) is False
     assert backend.audit_trail(letter.id) == []
 
     other = dead_letter(backend)
     abandoned = audit(other, "abandoned", note="customer left")
-    assert backend.resolve(other.id, "abandoned", note="customer left", audit=abandoned) is True
+    assert backend.abandon(other.id, note="customer left", audit=abandoned) is True
     assert backend.audit_trail(other.id) == [abandoned]
 
 
@@ -193,7 +193,7 @@ def test_an_audit_entry_that_cannot_be_written_undoes_the_replay_and_its_progres
     letter = dead_letter(backend)
     taken = audit(dead_letter(backend))
     assert taken.dead_letter_id is not None
-    backend.resolve(taken.dead_letter_id, "abandoned", note=None, audit=taken)
+    backend.abandon(taken.dead_letter_id, note=None, audit=taken)
     started = redrive(backend)
     job = replay_job(letter)
     clash = replace(taken, dead_letter_id=letter.id)
@@ -207,6 +207,6 @@ def test_an_audit_entry_that_cannot_be_written_undoes_the_replay_and_its_progres
     assert ("replayed", "default", -2.0, 1.0) not in backend.read_tally()
 
     with pytest.raises(JobqError):
-        backend.resolve(letter.id, "abandoned", note="x", audit=clash)
+        backend.abandon(letter.id, note="x", audit=clash)
     still = backend.get_dead(letter.id)
     assert still is not None and (still.resolution, still.note) == ("open", None)

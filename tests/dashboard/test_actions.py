@@ -6,6 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from jobq.job import DeadLetterId
+
 from .conftest import Server, screenshot, shop_app, sign_in
 
 LETTER_ROWS = "table[data-letters] tbody tr"
@@ -90,7 +92,7 @@ def test_abandon_selected_rows_with_a_note(page: Page, server: Server) -> None:
     page.click("[data-confirm-button]")
     expect(page.locator("[data-flash]")).to_contain_text("Abandoned 3 dead letters.")
     for dead_letter_id in chosen:
-        letter = server.app.dlq.get(dead_letter_id)
+        letter = server.app.dlq.get(DeadLetterId(dead_letter_id))
         assert letter is not None and letter.resolution == "abandoned"
         assert letter.note == "customer closed the account <b>for good</b>"
     page.goto(f"{server.url}/dashboard/dead-letters/{chosen[0]}")

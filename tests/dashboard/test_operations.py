@@ -6,6 +6,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
+from jobq.redrive import RedriveId
 from tests.web.conftest import interrupted_redrive
 
 from .conftest import Server, screenshot, shop_app, sign_in
@@ -31,7 +32,7 @@ def test_a_redrive_shows_its_progress_and_outcome_and_is_cancelled_then_resumed(
     screenshot(page, "14-operations")
 
     row.locator("a").first.click()
-    outcomes = dlq.redrive_outcome(redrive_id)
+    outcomes = dlq.redrive_outcome(RedriveId(redrive_id))
     assert sum(outcome.succeeded for outcome in outcomes) == 2
     for outcome in outcomes:
         fingerprint = page.locator(f"[data-outcome] [data-fingerprint='{outcome.fingerprint}']")
@@ -52,7 +53,7 @@ def test_a_redrive_shows_its_progress_and_outcome_and_is_cancelled_then_resumed(
     page.click("[data-confirm-button]")
     expect(page.locator("[data-flash]")).to_contain_text("Resumed")
     deadline = time.monotonic() + 10
-    while (redrive := dlq.get_redrive(redrive_id)) is not None and redrive.state != "finished":
+    while (redrive := dlq.get_redrive(RedriveId(redrive_id))) is not None and redrive.state != "finished":
         assert time.monotonic() < deadline, redrive
         time.sleep(0.05)
     assert redrive is not None and redrive.replayed == matched

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from jobq.redrive import RedriveId
 from tests.web.conftest import interrupted_redrive, running
 
 from .conftest import READ_ONLY_TOKEN, TOKEN, XSS_TITLE, Server, ServerFactory, screenshot, sign_in
@@ -89,7 +90,7 @@ def test_read_only_token_hides_actions_and_the_server_refuses_them(page: Page, s
         assert response.status == 403, response.text()
         assert "may only read" in response.text()
     assert snapshot(server) == before
-    redrive = server.app.dlq.get_redrive(redrive_id)
+    redrive = server.app.dlq.get_redrive(RedriveId(redrive_id))
     assert redrive is not None and redrive.state == "running"
 
 

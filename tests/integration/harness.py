@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import jobq
+from jobq.job import DeadLetterId
 
 TRACEBACK_LIMIT = 8192  # SPEC 2: the traceback kept per attempt is bounded
 MESSAGE_LIMIT = 2000
@@ -50,7 +51,7 @@ def status(app: jobq.App, job_id: str) -> str:
 
 def get_letter(app: jobq.App, dead_letter_id: str) -> jobq.DeadLetter:
     """A dead letter that must exist."""
-    letter = app.dlq.get(dead_letter_id)
+    letter = app.dlq.get(DeadLetterId(dead_letter_id))
     assert letter is not None, f"no dead letter {dead_letter_id}"
     return letter
 

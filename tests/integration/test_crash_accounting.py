@@ -1,4 +1,4 @@
-"""An attempt is charged only when it started: crashes and frozen workers never bury an innocent job; the
+"""An attempt is charged only when it started: crashes and frozen workers never dead-letter an innocent job; the
 supervisor of ``jobq worker --processes N`` replaces the worker processes that die, and stops them all.
 
 Real ``jobq worker`` processes (``poison_app``) on a SQLite file and on a PostgreSQL schema of their own.

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import jobq
+from jobq.job import DeadLetterId
 
 from .harness import (
     BlockOnce,
@@ -61,7 +62,7 @@ def test_two_concurrent_replays_of_one_dead_letter_make_exactly_one_job(url: str
             ) -> None:
                 barrier.wait()
                 try:
-                    results.append(app.dlq.replay(letter_id))
+                    results.append(app.dlq.replay(DeadLetterId(letter_id)))
                 except jobq.JobqError as exc:
                     results.append(exc)
 
@@ -95,7 +96,7 @@ def test_concurrent_replays_through_two_connections_make_exactly_one_job(file_ur
             ) -> None:
                 barrier.wait()
                 try:
-                    results.append(app.dlq.replay(letter_id))
+                    results.append(app.dlq.replay(DeadLetterId(letter_id)))
                 except jobq.JobqError as exc:
                     results.append(exc)
 
@@ -113,16 +114,16 @@ def test_concurrent_replays_through_two_connections_make_exactly_one_job(file_ur
 def test_forced_replay_makes_another_job_and_keeps_the_latest_link(url: str) -> None:
     with jobq.App(url) as app:
         [letter_id] = make_dead(app, 1)
-        first = app.dlq.replay(letter_id)
+        first = app.dlq.replay(DeadLetterId(letter_id))
         with pytest.raises(jobq.AlreadyReplayed):
-            app.dlq.replay(letter_id)
-        second = app.dlq.replay(letter_id, force=True)
+            app.dlq.replay(DeadLetterId(letter_id))
+        second = app.dlq.replay(DeadLetterId(letter_id), force=True)
 
         assert second != first
         assert {get_job(app, first).replay_of, get_job(app, second).replay_of} == {letter_id}
         assert get_letter(app, letter_id).replayed_as == second
         with pytest.raises(jobq.NotFound):
-            app.dlq.replay("01NOSUCHDEADLETTER0000000")
+            app.dlq.replay(DeadLetterId("01NOSUCHDEADLETTER0000000"))
 
 
 def test_replay_many_dry_run_counts_then_replays_throttled_and_skips_abandoned(url: str) -> None:
@@ -131,9 +132,9 @@ def test_replay_many_dry_run_counts_then_replays_throttled_and_skips_abandoned(u
         make_dead(app, 3, task="other", tenant="globex")
         abandoned = acme[0]
 
-        assert app.dlq.abandon(abandoned, note="customer closed the account") is True
-        assert app.dlq.abandon(abandoned, note="again") is False
-        letter = app.dlq.get(abandoned)
+        assert app.dlq.abandon(DeadLetterId(abandoned), note="customer closed the account") is True
+        assert app.dlq.abandon(DeadLetterId(abandoned), note="again") is False
+        letter = app.dlq.get(DeadLetterId(abandoned))
         assert letter is not None and (letter.resolution, letter.note) == ("abandoned", "customer closed the account")
 
         before = job_count(app)

@@ -14,6 +14,7 @@ import pytest
 
 import jobq
 from jobq.errors import PayloadError
+from jobq.job import DeadLetterId
 from jobq.payload import MAX_DEPTH
 
 from ..payload_values import nested, nested_text
@@ -98,9 +99,9 @@ def test_replay_with_an_edited_payload_holds_it_to_the_same_rule(app: jobq.App, 
     assert app.dlq.import_(io.StringIO(letter_line('{"args": [1], "kwargs": {}}') + "\n")) == 1
     kwargs, message = HOSTILE[name]
     with pytest.raises(PayloadError, match=message):
-        app.dlq.replay("dl-hostile", payload={"args": [], "kwargs": kwargs})
+        app.dlq.replay(DeadLetterId("dl-hostile"), payload={"args": [], "kwargs": kwargs})
     with pytest.raises(PayloadError, match="unexpected key 'extra'"):
-        app.dlq.replay("dl-hostile", payload={"args": [], "kwargs": {}, "extra": 1})
+        app.dlq.replay(DeadLetterId("dl-hostile"), payload={"args": [], "kwargs": {}, "extra": 1})
     assert app.list_jobs() == []
 
 
@@ -177,7 +178,7 @@ def shows_degraded(app: jobq.App, overwrite: Any, text: str, why: str) -> None:
     assert job.payload_note is not None and job.payload_note.startswith("payload could not be shown: ")
     assert why in job.payload_note and "\n" not in job.payload_note and len(job.payload_note) < 1000
     assert app.list_jobs()[0].payload_note == job.payload_note
-    letter = app.dlq.get("dl-hostile")
+    letter = app.dlq.get(DeadLetterId("dl-hostile"))
     assert letter is not None and letter.payload_note == job.payload_note
     assert [item.payload_note for item in app.dlq.list(with_payload=True)] == [job.payload_note]
     assert app.redactor.dead_letter(letter).payload_note == job.payload_note.split("; its stored text")[0] + (
@@ -189,8 +190,8 @@ def shows_degraded(app: jobq.App, overwrite: Any, text: str, why: str) -> None:
     with pytest.raises(PayloadError, match="payload was exported degraded"):
         app.dlq.import_(io.StringIO(out.getvalue().replace("dl-hostile", "dl-again")))
     with pytest.raises(PayloadError, match="replay it with an edited payload"):
-        app.dlq.replay("dl-hostile")
-    assert app.get_job(app.dlq.replay("dl-hostile", payload={"args": [2], "kwargs": {}})) is not None
+        app.dlq.replay(DeadLetterId("dl-hostile"))
+    assert app.get_job(app.dlq.replay(DeadLetterId("dl-hostile"), payload={"args": [2], "kwargs": {}})) is not None
 
 
 @pytest.mark.parametrize("raw", ["sqlite-file"], indirect=True)  # PostgreSQL's json type refuses them
@@ -234,12 +235,12 @@ def test_a_bulk_replay_passes_over_a_letter_whose_payload_cannot_be_read_and_rep
     assert report.redrive_id is not None and report.state == "finished"
     redrive = app.dlq.get_redrive(report.redrive_id)
     assert redrive is not None and (redrive.replayed, redrive.skipped) == (2, 1)
-    letter = app.dlq.get("dl-1")
+    letter = app.dlq.get(DeadLetterId("dl-1"))
     assert letter is not None and letter.resolution == "open"
 
-    by_ids = app.dlq.replay_ids(["dl-1", "dl-0", "dl-gone"])
+    by_ids = app.dlq.replay_ids([DeadLetterId("dl-1"), DeadLetterId("dl-0"), DeadLetterId("dl-gone")])
     assert [(result.dead_letter_id, result.outcome) for result in by_ids.results] == [
         ("dl-1", "unreadable_payload"), ("dl-0", "already_replayed"), ("dl-gone", "not_found"),
     ]  # fmt: skip
     assert (by_ids.matched, by_ids.changed) == (2, 0)
-    assert app.get_job(app.dlq.replay("dl-1", payload={"args": [], "kwargs": {"a": 2}})) is not None
+    assert app.get_job(app.dlq.replay(DeadLetterId("dl-1"), payload={"args": [], "kwargs": {"a": 2}})) is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import jobq
+from jobq.job import DeadLetterId
 from jobq.quota import enforce_quota
 
 from .harness import ManualClock, work
@@ -54,7 +55,7 @@ def test_a_worker_keeps_the_dlq_within_its_count_and_the_archive_restores_the_re
         for path in sorted((tmp_path / "archive").glob("*.jsonl")):
             with path.open(encoding="utf-8") as fp:
                 assert app.dlq.import_(fp) == 5
-        restored = app.dlq.get(archived[0])
+        restored = app.dlq.get(DeadLetterId(archived[0]))
         assert restored is not None and restored.payload["kwargs"]["n"] in range(5) and len(restored.errors) == 1
 
 

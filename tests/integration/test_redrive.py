@@ -10,6 +10,8 @@ import pytest
 
 import jobq
 from jobq.dlq import ReplayResult
+from jobq.job import DeadLetterId
+from jobq.redrive import RedriveId
 
 from .harness import ManualClock, get_job, get_letter, work
 
@@ -125,7 +127,9 @@ def test_cancelled_part_way_then_resumed_it_replays_the_rest_and_nothing_twice(
         def cancel_after_four(result: ReplayResult) -> None:
             seen.append(result)
             if len(seen) == 1:
-                operator.dlq.replay(letters[2], by="bob")  # in the page already read: the redrive will pass it over
+                operator.dlq.replay(
+                    DeadLetterId(letters[2]), by="bob"
+                )  # in the page already read: the redrive will pass it over
             if len(seen) == 4:
                 [running] = operator.dlq.list_redrives(limit=1)
                 assert operator.dlq.cancel_redrive(running.id) is True
@@ -153,7 +157,7 @@ def test_cancelled_part_way_then_resumed_it_replays_the_rest_and_nothing_twice(
     with pytest.raises(jobq.JobqError, match="finished"):
         app.dlq.resume_redrive(report.redrive_id)
     with pytest.raises(jobq.NotFound):
-        app.dlq.resume_redrive("01NOSUCHREDRIVE00000000000")
+        app.dlq.resume_redrive(RedriveId("01NOSUCHREDRIVE00000000000"))
 
 
 def test_a_redrive_left_running_by_a_crash_is_taken_over_by_a_resume_elsewhere(app: jobq.App, shared_url: str) -> None:
@@ -178,7 +182,7 @@ def test_a_redrive_left_running_by_a_crash_is_taken_over_by_a_resume_elsewhere(a
         assert taken is not None and (taken.state, taken.replayed, taken.skipped) == ("finished", 7, 0)
         assert taken.owner != crashed.owner and taken.started_by is None
         assert replays_per_letter(other) == Counter({letter: 1 for letter in letters})
-        trail = other.dlq.audit_trail(letters[-1])
+        trail = other.dlq.audit_trail(DeadLetterId(letters[-1]))
         assert [(entry.by, entry.detail["redrive_id"]) for entry in trail] == [("night shift", crashed.id)]
 
 
@@ -211,13 +215,13 @@ def test_edit_then_replay_keeps_the_original_on_the_letter_and_both_payloads_in_
     edited = {"args": [], "kwargs": {"n": 42, "kind": "number"}}
 
     clock.advance(5)
-    job_id = app.dlq.replay(letter_id, payload=edited, by="alice")
+    job_id = app.dlq.replay(DeadLetterId(letter_id), payload=edited, by="alice")
     work(app)
 
     assert get_letter(app, letter_id).payload == original
     assert get_job(app, job_id).payload == edited and get_job(app, job_id).status == "succeeded"
     assert provider.sent == [42]
-    [entry] = app.dlq.audit_trail(letter_id)
+    [entry] = app.dlq.audit_trail(DeadLetterId(letter_id))
     assert (entry.dead_letter_id, entry.action, entry.by) == (letter_id, "replayed", "alice")
     assert entry.at.timestamp() == pytest.approx(clock(), abs=1e-5)
     assert entry.detail == {
@@ -227,24 +231,24 @@ def test_edit_then_replay_keeps_the_original_on_the_letter_and_both_payloads_in_
 
 def test_every_replay_and_abandon_is_audited_and_a_refused_one_leaves_no_entry(app: jobq.App) -> None:
     first, second = make_dead(app, range(2))
-    job_id = app.dlq.replay(first, by="alice")
+    job_id = app.dlq.replay(DeadLetterId(first), by="alice")
     with pytest.raises(jobq.AlreadyReplayed):
-        app.dlq.replay(first, by="mallory")
-    forced = app.dlq.replay(first, force=True)  # the recovery queue names no one
+        app.dlq.replay(DeadLetterId(first), by="mallory")
+    forced = app.dlq.replay(DeadLetterId(first), force=True)  # the recovery queue names no one
 
-    assert app.dlq.abandon(second, note="customer deleted", by="bob") is True
-    assert app.dlq.abandon(second, note="again", by="bob") is False
+    assert app.dlq.abandon(DeadLetterId(second), note="customer deleted", by="bob") is True
+    assert app.dlq.abandon(DeadLetterId(second), note="again", by="bob") is False
     with pytest.raises(jobq.NotFound):
-        app.dlq.abandon("01NOSUCHDEADLETTER00000000", by="bob")
+        app.dlq.abandon(DeadLetterId("01NOSUCHDEADLETTER00000000"), by="bob")
 
-    assert [(e.action, e.by, e.detail) for e in app.dlq.audit_trail(first)] == [
+    assert [(e.action, e.by, e.detail) for e in app.dlq.audit_trail(DeadLetterId(first))] == [
         ("replayed", "alice", {"job_id": job_id, "force": False, "redrive_id": None}),
         ("replayed", None, {"job_id": forced, "force": True, "redrive_id": None}),
     ]
-    assert [(e.action, e.by, e.detail) for e in app.dlq.audit_trail(second)] == [
+    assert [(e.action, e.by, e.detail) for e in app.dlq.audit_trail(DeadLetterId(second))] == [
         ("abandoned", "bob", {"note": "customer deleted"})
     ]
-    assert app.dlq.audit_trail("01NOSUCHDEADLETTER00000000") == []
+    assert app.dlq.audit_trail(DeadLetterId("01NOSUCHDEADLETTER00000000")) == []
 
 
 def test_a_purge_leaves_its_count_in_the_audit_log(app: jobq.App) -> None:

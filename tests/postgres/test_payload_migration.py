@@ -7,6 +7,7 @@ import psycopg
 import jobq
 from jobq.backends.postgres.migrate import VERSION_TABLE
 from jobq.backends.queries import load_migrations
+from jobq.job import DeadLetterId
 
 PAYLOAD = '{"args": [1.5, "é"], "kwargs": {"to": "+15550100", "n": null}}'
 
@@ -54,11 +55,13 @@ def test_migration_turns_payload_columns_into_json_and_keeps_every_row(postgres_
             "jobs.payload": "json", "dead_letters.payload": "json", "dlq_audit.detail": "json",
         }  # fmt: skip
         expected = {"args": [1.5, "é"], "kwargs": {"to": "+15550100", "n": None}}
-        job, letter = app.get_job("job-1"), app.dlq.get("dl-1")
+        job, letter = app.get_job("job-1"), app.dlq.get(DeadLetterId("dl-1"))
         assert job is not None and job.payload == expected and job.payload_note is None
         assert letter is not None and letter.payload == expected
-        (entry,) = app.dlq.audit_trail("dl-1")
+        (entry,) = app.dlq.audit_trail(DeadLetterId("dl-1"))
         assert entry.detail["original_payload"] == entry.detail["payload"] == expected
-        replayed = app.get_job(app.dlq.replay("dl-1", payload={"args": [1e16, -0.0], "kwargs": {}}, force=True))
+        replayed = app.get_job(
+            app.dlq.replay(DeadLetterId("dl-1"), payload={"args": [1e16, -0.0], "kwargs": {}}, force=True)
+        )
         assert replayed is not None and replayed.payload == {"args": [1e16, -0.0], "kwargs": {}}
         assert repr(replayed.payload["args"]) == "[1e+16, -0.0]"

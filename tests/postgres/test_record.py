@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobq.backends.postgres import PostgresBackend
 from jobq.job import Lease, Outcome, Released, RetryLater, Succeeded
-from tests.contract.helpers import NOW, bury, error, new_job
+from tests.contract.helpers import NOW, dead_lettered, error, new_job
 
 
 def test_a_mixed_batch_reports_each_outcome_in_order(pg: PostgresBackend) -> None:
@@ -16,7 +16,7 @@ def test_a_mixed_batch_reports_each_outcome_in_order(pg: PostgresBackend) -> Non
         Succeeded(stale, NOW),
         RetryLater(b.lease, error(1), run_at=NOW + 5),
         Succeeded(c.lease, NOW),
-        bury(d),
+        dead_lettered(d),
         Released(e.lease),
         Succeeded(a.lease, NOW),  # the same lease again: already applied above
     ]

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from jobq.job import DeadLetterId
 from jobq.serialize import dead_letter_to_dict
 from jobq.web import Limits
 
@@ -84,7 +85,7 @@ def test_replay_makes_one_new_job_and_refuses_a_second_unless_forced(client: htt
     job_id = response.json()["job_id"]
     assert response.json() == {"dead_letter_id": letter_id, "job_id": job_id}
     assert response.headers["location"] == f"/api/jobs/{job_id}"
-    letter = live.app.dlq.get(letter_id)
+    letter = live.app.dlq.get(DeadLetterId(letter_id))
     assert letter is not None and letter.resolution == "replayed" and letter.replayed_as == job_id
     job = live.app.get_job(job_id)
     assert job is not None and job.status == "queued" and job.attempts == 0 and job.replay_of == letter_id
@@ -101,7 +102,7 @@ def test_edit_then_replay_runs_the_new_arguments(client: httpx.Client, live: Liv
     job_id = client.post(f"/api/dead-letters/{letter_id}/replay", json={"payload": payload}).json()["job_id"]
     job = live.app.get_job(job_id)
     assert job is not None and job.payload == payload
-    letter = live.app.dlq.get(letter_id)
+    letter = live.app.dlq.get(DeadLetterId(letter_id))
     assert letter is not None and letter.payload["kwargs"]["to"] != "+15551230003"  # the original is kept
 
 
@@ -109,7 +110,7 @@ def test_abandon_keeps_the_note_and_refuses_a_resolved_letter(client: httpx.Clie
     letter_id = open_ids(live)[0]
     response = client.post(f"/api/dead-letters/{letter_id}/abandon", json={"note": "customer left"})
     assert response.json() == {"dead_letter_id": letter_id, "outcome": "abandoned"}
-    letter = live.app.dlq.get(letter_id)
+    letter = live.app.dlq.get(DeadLetterId(letter_id))
     assert letter is not None and (letter.resolution, letter.note) == ("abandoned", "customer left")
     assert "abandoned" in problem(client.post(f"/api/dead-letters/{letter_id}/abandon"), 409)["detail"]
     problem(client.post("/api/dead-letters/NOPE/abandon"), 404)

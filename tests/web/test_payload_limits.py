@@ -10,6 +10,7 @@ import sqlite3
 import httpx
 import pytest
 
+from jobq.job import DeadLetterId
 from jobq.payload import MAX_DEPTH
 
 from ..payload_values import nested, nested_text
@@ -132,4 +133,4 @@ def test_the_dashboard_refuses_an_edited_payload_beyond_the_rule_on_both_steps(s
             response = client.post(step, data=form, headers={"Sec-Fetch-Site": "same-origin"})
             assert response.status_code == 400, (step, response.status_code, response.text[:300])
             assert "payload" in response.text
-    assert live.app.dlq.get(letter_id) is not None
+    assert live.app.dlq.get(DeadLetterId(letter_id)) is not None

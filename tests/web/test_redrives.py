@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from jobq.redact import REDACTED
+from jobq.redrive import RedriveId
 from jobq.web.auth import ACCESS_KEY, SOURCE_KEY, caller
 
 from .conftest import PHONE, READ_ONLY_AUTH, Live, interrupted_redrive, problem
@@ -22,7 +23,7 @@ def finished(live: Live, redrive_id: str) -> bool:
     """Wait (up to 10 s) for a redrive resumed in the background to finish."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        redrive = live.app.dlq.get_redrive(redrive_id)
+        redrive = live.app.dlq.get_redrive(RedriveId(redrive_id))
         if redrive is not None and redrive.state == "finished":
             return True
         time.sleep(0.05)
@@ -85,7 +86,7 @@ def test_unknown_ids_are_404_and_the_read_only_token_may_follow_but_not_change(l
         assert reader.get("/api/audit").status_code == 200
         for action in ("cancel", "resume"):
             problem(reader.post(f"/api/redrives/{redrive_id}/{action}"), 403)
-    redrive = live.app.dlq.get_redrive(redrive_id)
+    redrive = live.app.dlq.get_redrive(RedriveId(redrive_id))
     assert redrive is not None and (redrive.state, redrive.replayed) == ("running", 1)
 
 

@@ -1,7 +1,7 @@
 """Storage backends, chosen by URL: ``sqlite:///path`` (default) or ``postgresql://…``.
 
 ``contract.py`` is what the rest of jobq may ask of a backend. The operator side (dead letters, outbox,
-redrives, audit, upkeep, dead-lettering) is written once in ``store/``, over a small per-database seam;
+redrives, audit, chores, dead-lettering) is written once in ``store/``, over a small per-database seam;
 ``sqlite/`` and ``postgres/`` each keep only their hot path, connections, statements and migrations.
 """
 

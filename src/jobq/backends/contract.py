@@ -27,7 +27,7 @@ from jobq.job import (
     Outcome,
     Resolution,
 )
-from jobq.redrive import Redrive, RedriveOutcome, RedriveState
+from jobq.redrive import Redrive, RedriveId, RedriveOutcome, RedriveState
 from jobq.tally import Key as TallyKey
 
 GroupBy = Literal["fingerprint", "task", "class", "tenant", "queue"]
@@ -153,11 +153,11 @@ class QueueStore(Protocol):
 class JobReader(Protocol):
     """What operators read and clean up in the main queue."""
 
-    def get_job(self, job_id: str) -> Job | None:
+    def get_job(self, job_id: JobId) -> Job | None:
         """One job, or None."""
         ...
 
-    def list_jobs(self, where: JobFilter, *, limit: int, cursor: str | None) -> list[Job]:
+    def list_jobs(self, where: JobFilter, *, limit: int, cursor: JobId | None) -> list[Job]:
         """Jobs newest first, after ``cursor`` (a job id) when given."""
         ...
 
@@ -174,12 +174,12 @@ class DeadLetterStore(Protocol):
     """What the dead-letter queue needs."""
 
     def list_dead(
-        self, where: DeadLetterFilter, *, limit: int, cursor: str | None, with_payload: bool
+        self, where: DeadLetterFilter, *, limit: int, cursor: DeadLetterId | None, with_payload: bool
     ) -> list[DeadLetter]:
         """Dead letters newest first, after ``cursor`` (a dead-letter id) when given."""
         ...
 
-    def get_dead(self, dead_letter_id: str) -> DeadLetter | None:
+    def get_dead(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
         """One dead letter with payload and history, or None."""
         ...
 
@@ -187,7 +187,7 @@ class DeadLetterStore(Protocol):
         """How many dead letters match."""
         ...
 
-    def dead_ids(self, where: DeadLetterFilter, *, limit: int, cursor: str | None) -> list[DeadLetterId]:
+    def dead_ids(self, where: DeadLetterFilter, *, limit: int, cursor: DeadLetterId | None) -> list[DeadLetterId]:
         """Ids of matching dead letters, newest first: bulk operations page through these."""
         ...
 
@@ -197,12 +197,12 @@ class DeadLetterStore(Protocol):
 
     def replay(
         self,
-        dead_letter_id: str,
+        dead_letter_id: DeadLetterId,
         job: NewJob,
         *,
         force: bool,
         audit: AuditEntry | None = None,
-        redrive_id: str | None = None,
+        redrive_id: RedriveId | None = None,
         redrive_owner: str | None = None,
     ) -> JobId:
         """In one transaction: enqueue ``job``, mark the letter replayed as it, count it in the tally, write
@@ -214,11 +214,9 @@ class DeadLetterStore(Protocol):
         """
         ...
 
-    def resolve(
-        self, dead_letter_id: str, resolution: Resolution, *, note: str | None, audit: AuditEntry | None = None
-    ) -> bool:
-        """Set an open (or pending-recovery) letter's resolution, and write ``audit``, in one transaction;
-        False (and no audit entry) when it was not open."""
+    def abandon(self, dead_letter_id: DeadLetterId, *, note: str | None, audit: AuditEntry | None = None) -> bool:
+        """Set an open (or pending-recovery) letter's resolution to ``abandoned``, and write ``audit``, in one
+        transaction; False (and no audit entry) when it was not open."""
         ...
 
     def purge_dead(self, where: DeadLetterFilter, *, audit: AuditEntry | None = None) -> int:
@@ -257,7 +255,7 @@ class OutboxStore(Protocol):
         ...
 
 
-class UpkeepStore(Protocol):
+class ChoreStore(Protocol):
     """Chores any worker may do besides running jobs: fire alerts once per storm (and see which failures are
     new), keep the DLQ within bounds."""
 
@@ -300,34 +298,34 @@ class RedriveStore(Protocol):
         """Record a new redrive, driven by ``redrive.owner``."""
         ...
 
-    def get_redrive(self, redrive_id: str) -> Redrive | None:
+    def get_redrive(self, redrive_id: RedriveId) -> Redrive | None:
         """One redrive with its progress, or None."""
         ...
 
-    def list_redrives(self, *, limit: int, cursor: str | None) -> list[Redrive]:
+    def list_redrives(self, *, limit: int, cursor: RedriveId | None) -> list[Redrive]:
         """Redrives newest first, after ``cursor`` (a redrive id) when given."""
         ...
 
-    def take_redrive(self, redrive_id: str, *, owner: str, now: float) -> Redrive | None:
+    def take_redrive(self, redrive_id: RedriveId, *, owner: str, now: float) -> Redrive | None:
         """Make ``owner`` drive a redrive that is not finished (cancelled, or running though its runner may be
         gone), in state running; None when it is finished or missing."""
         ...
 
-    def skip_in_redrive(self, redrive_id: str, *, owner: str, cursor: str, now: float) -> bool:
+    def skip_in_redrive(self, redrive_id: RedriveId, *, owner: str, cursor: DeadLetterId, now: float) -> bool:
         """Count a letter the redrive passed over and move its cursor to it; False when ``owner`` no longer
         drives it (it was cancelled or taken over)."""
         ...
 
-    def stop_redrive(self, redrive_id: str, *, state: RedriveState, owner: str | None, now: float) -> bool:
+    def stop_redrive(self, redrive_id: RedriveId, *, state: RedriveState, owner: str | None, now: float) -> bool:
         """Move a running redrive to ``state`` (only if ``owner`` drives it, when given); False when it was not
         running."""
         ...
 
-    def redrive_outcome(self, redrive_id: str) -> list[RedriveOutcome]:
+    def redrive_outcome(self, redrive_id: RedriveId) -> list[RedriveOutcome]:
         """What became of the jobs the redrive made (succeeded, died again and how, pending), by fingerprint."""
         ...
 
-    def audit_trail(self, dead_letter_id: str) -> list[AuditEntry]:
+    def audit_trail(self, dead_letter_id: DeadLetterId) -> list[AuditEntry]:
         """Every audit entry of a dead letter, oldest first."""
         ...
 
@@ -340,19 +338,19 @@ class DlqStore(DeadLetterStore, RedriveStore, Protocol):
     """What ``app.dlq`` needs: the dead letters, their redrives and their audit trail."""
 
 
-class AlertStore(DeadLetterStore, UpkeepStore, Protocol):
+class AlertStore(DeadLetterStore, ChoreStore, Protocol):
     """What raising alerts needs: the dead letters' counts and groups, and the storms on record."""
 
 
-class ChoreStore(AlertStore, OutboxStore, Protocol):
+class WorkerChoreStore(AlertStore, OutboxStore, Protocol):
     """What a worker's chores need: the outbox to deliver, alerts to raise, the DLQ quota to keep."""
 
 
-class WorkerStore(QueueStore, ChoreStore, Protocol):
+class WorkerStore(QueueStore, WorkerChoreStore, Protocol):
     """What a worker needs: its queue, and the chores it does besides running jobs."""
 
 
-class Backend(QueueStore, JobReader, DlqStore, ChoreStore, Protocol):
+class Backend(QueueStore, JobReader, DlqStore, WorkerChoreStore, Protocol):
     """A whole database behind jobq."""
 
     url: str

@@ -21,6 +21,7 @@ from jobq.cli.context import Context
 from jobq.cli.options import Safety, Selector
 from jobq.cli.output import echo_json, plural, progress
 from jobq.errors import NotFound
+from jobq.job import DeadLetterId
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Selection:
     """The dead letters a change applies to: how many, and their ids (or the filter of ``--all``)."""
 
     count: int
-    ids: Sequence[str] = ()
+    ids: Sequence[DeadLetterId] = ()
     filters: dict[str, Any] | None = None
     """The pinned filter of ``--all`` (None for ids): what it applies to."""
 
@@ -83,7 +84,7 @@ def select(app: App, selector: Selector, *, unresolved_only: bool) -> Selection:
     if selector.ids:
         if selector.filters:
             raise click.UsageError("filters select dead letters with --all; they do not apply to ids")
-        ids = list(dict.fromkeys(selector.ids))
+        ids = [DeadLetterId(text) for text in dict.fromkeys(selector.ids)]
         missing = [dead_letter_id for dead_letter_id in ids if app.dlq.get(dead_letter_id) is None]
         if missing:
             raise NotFound(f"no dead letter {', '.join(missing)} (nothing was changed)")
@@ -139,7 +140,7 @@ def _line(result: BulkResult, note: str | None) -> Result:
 
 def resolution_of(app: App, dead_letter_id: str) -> str:
     """What became of a dead letter: ``replayed as <job>``, ``abandoned``…"""
-    letter = app.dlq.get(dead_letter_id)
+    letter = app.dlq.get(DeadLetterId(dead_letter_id))
     if letter is None:
         return "resolved"
     return f"{letter.resolution} as {letter.replayed_as}" if letter.replayed_as else letter.resolution

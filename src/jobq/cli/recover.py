@@ -22,7 +22,7 @@ from jobq.cli.dlq.transfer import export_to
 from jobq.cli.listings import dead_letters_table
 from jobq.cli.options import by_option, no_redact_option
 from jobq.cli.output import plural, show
-from jobq.job import Resolution
+from jobq.job import DeadLetterId, Resolution
 from jobq.redact import Redactor
 
 SHOWN = 20
@@ -59,7 +59,7 @@ class Session:
         self.app = app
         self.redactor = redactor
         self.by = by
-        self.listed: list[str] = []
+        self.listed: list[DeadLetterId] = []
 
     def run(self) -> None:
         """Show the menu and act on each choice until ``q`` or the end of the input."""
@@ -145,7 +145,7 @@ class Session:
             return
         self._change(abandon_change(self.app, note=note or "", by=self.by), ids)
 
-    def _change(self, change: Change, ids: list[str]) -> None:
+    def _change(self, change: Change, ids: list[DeadLetterId]) -> None:
         if not ids:
             return
         if not self.confirm(f"{change.verb.capitalize()} {plural(len(ids), 'dead letter')}?"):
@@ -180,25 +180,25 @@ class Session:
 
     # -- picking ----------------------------------------------------------------------------------
 
-    def pick(self, question: str) -> list[str]:
+    def pick(self, question: str) -> list[DeadLetterId]:
         """Ids from an answer of row numbers of the last list, ids, or ``all``; [] when unknown or empty."""
         answer = self.ask(question)
         if not answer:
             return []
         if answer.lower() == "all":
             return list(self.listed)
-        ids: list[str] = []
+        ids: list[DeadLetterId] = []
         for token in answer.replace(",", " ").split():
             if token.isdigit() and 1 <= int(token) <= len(self.listed):
                 ids.append(self.listed[int(token) - 1])
             elif token.isdigit() and len(token) < 26:
                 click.echo(f"No row {token} in the last list (list failures with 1, the recovery queue with 3).")
                 return []
-            elif self.app.dlq.get(token) is None:
+            elif self.app.dlq.get(DeadLetterId(token)) is None:
                 click.echo(f"No dead letter {token}.")
                 return []
             else:
-                ids.append(token)
+                ids.append(DeadLetterId(token))
         return list(dict.fromkeys(ids))
 
 

@@ -15,7 +15,7 @@ from jobq.cli.context import Context
 from jobq.cli.output import plural, progress
 from jobq.dlq import ReplayReport, ReplayResult
 from jobq.errors import JobqError
-from jobq.redrive import Redrive
+from jobq.redrive import Redrive, RedriveId
 
 Start = Callable[[Callable[[ReplayResult], None], Callable[[Redrive], None]], ReplayReport]
 """Starts or resumes the redrive with ``(progress, started)``: ``started`` once it is recorded, ``progress``
@@ -70,7 +70,7 @@ def drive(ctx: Context, app: App, count: int, start: Start, *, redrive_id: str |
             raise
         # The core leaves the redrive running, as a crash would: a resume takes it over where it stopped.
         raise JobqError(f"{exc} (redrive {run.redrive_id} stopped; {resume_hint(run.redrive_id)})") from exc
-    redrive = app.dlq.get_redrive(run.redrive_id) if run.redrive_id else None
+    redrive = app.dlq.get_redrive(RedriveId(run.redrive_id)) if run.redrive_id else None
     results = [_result(app, result) for result in run.results]
     extra = {"redrive_id": run.redrive_id, "state": redrive.state if redrive else None}
     report(ctx, count, "replayed", results, interrupted=interrupted, extra=extra)

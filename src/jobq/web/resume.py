@@ -11,6 +11,7 @@ import logging
 import threading
 
 from jobq.app import App
+from jobq.redrive import RedriveId
 
 WAIT = 1.0
 """Seconds a request waits for a resumed run to end before answering that it goes on."""
@@ -28,7 +29,7 @@ def resume_in_background(app: App, redrive_id: str, *, by: str, wait: float = WA
 
     def run() -> None:
         try:
-            app.dlq.resume_redrive(redrive_id, by=by)
+            app.dlq.resume_redrive(RedriveId(redrive_id), by=by)
         except Exception as exc:
             failures.append(exc)
             log.exception("redrive %s stopped on an error; resume it to carry on", redrive_id)

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from jobq.alerting import Alerting, raise_alerts
-from jobq.backends.contract import ChoreStore
+from jobq.backends.contract import WorkerChoreStore
 from jobq.clock import Clock
 from jobq.errors import StorageError
 from jobq.hooks import Hooks
@@ -31,7 +31,7 @@ class Chores:
 
     def __init__(
         self,
-        store: ChoreStore,
+        store: WorkerChoreStore,
         *,
         clock: Clock,
         hooks: Hooks | None,

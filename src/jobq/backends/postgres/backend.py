@@ -33,8 +33,8 @@ from jobq.backends.postgres.seam import PostgresSeam
 from jobq.backends.postgres.statements import SQL, add_to_tally, dict_rows
 from jobq.backends.records import error_to_json, expired_lease_from_row
 from jobq.backends.store import SQLStore
-from jobq.backends.store.burial import bury
 from jobq.backends.store.claims import claim_in_order, claimed
+from jobq.backends.store.dead_lettering import dead_letter
 from jobq.clock import Clock
 from jobq.job import (
     ClaimedJob,
@@ -229,7 +229,7 @@ class PostgresBackend(SQLStore):
                 applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
             elif kind is DeadLettered:
                 dead = [outcome for outcome in batch if isinstance(outcome, DeadLettered)]
-                applied += bury(self._seam, self._seam.session(conn), dead, _fence)
+                applied += dead_letter(self._seam, self._seam.session(conn), dead, _fence)
             else:
                 queues = self._apply_each(conn, batch)
                 applied += [queue is not None for queue in queues]
@@ -346,7 +346,8 @@ def _offset(moment: float | None) -> float | None:
 
 
 def _fence(outcome: DeadLettered) -> dict[str, Any]:
-    """``bury``'s parameters: the lease, and for a rescued job how far from now its lease must still be expired."""
+    """``dead_letter``'s parameters: the lease, and for a rescued job how far from now its lease must still be
+    expired."""
     lease = outcome.lease
     return {"id": lease.job_id, "token": lease.token, "at": outcome.at, "error": error_to_json(outcome.error),
             "expired_in": _offset(outcome.expired_at)}  # fmt: skip

@@ -112,8 +112,8 @@ UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL,
  WHERE id = %(id)s AND token = %(token)s AND status = 'running'
 RETURNING queue;
 
--- name: bury
--- The job turns dead; its letter is written next, in the same transaction (store/burial.py). prior_round: the
+-- name: dead_letter
+-- The job turns dead; its letter is written next, in the same transaction (store/dead_lettering.py). prior_round: the
 -- recovery round of the letter this job replayed, from which the domain plans the new letter's round.
 UPDATE jobs
    SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),

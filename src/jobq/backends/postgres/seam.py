@@ -23,7 +23,7 @@ SQL = {
     **STATEMENTS,
     **load_queries("jobq.backends.postgres", "store.sql"),
     **load_queries("jobq.backends.postgres", "redrives.sql"),
-    **load_queries("jobq.backends.postgres", "upkeep.sql"),
+    **load_queries("jobq.backends.postgres", "chores.sql"),
 }
 
 

@@ -36,8 +36,8 @@ UPDATE dead_letters
    AND (%(redrive_id)s::text IS NULL OR redrive_id IS DISTINCT FROM %(redrive_id)s::text)
 RETURNING id;
 
--- name: resolve_dead_letter
-UPDATE dead_letters SET resolution = %(resolution)s, note = coalesce(%(note)s, note)
+-- name: abandon_dead_letter
+UPDATE dead_letters SET resolution = 'abandoned', note = coalesce(%(note)s, note)
  WHERE id = %(id)s AND resolution IN ('open', 'pending_recovery');
 
 -- name: insert_dead_letter

@@ -12,8 +12,8 @@ from jobq.backends.sqlite.connection import Connections, Durability
 from jobq.backends.sqlite.enqueue import SHARED_FIELDS, batches_sharing_options, job_values, json_string, payload_text
 from jobq.backends.sqlite.seam import SQL, SQLiteSeam, add_to_tally
 from jobq.backends.store import SQLStore
-from jobq.backends.store.burial import bury
 from jobq.backends.store.claims import claim_in_order
+from jobq.backends.store.dead_lettering import dead_letter
 from jobq.errors import JobqError
 from jobq.job import (
     ClaimedJob,
@@ -150,7 +150,7 @@ class SQLiteBackend(SQLStore):
             case Released():
                 return conn.execute(SQL["release"], lease).rowcount == 1
             case DeadLettered():
-                return bury(self._seam, self._seam.session(conn), [outcome], _fence)[0]
+                return dead_letter(self._seam, self._seam.session(conn), [outcome], _fence)[0]
         raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
@@ -189,7 +189,7 @@ class SQLiteBackend(SQLStore):
 
 
 def _fence(outcome: DeadLettered) -> dict[str, Any]:
-    """``bury``'s parameters: the lease, and for a rescued job the instant its lease must still be expired at."""
+    """``dead_letter``'s parameters: the lease, and for a rescued job the instant its lease must still be expired at."""
     lease = outcome.lease
     return {"id": lease.job_id, "token": lease.token, "at": outcome.at, "error": error_to_json(outcome.error),
             "expired_at": outcome.expired_at}  # fmt: skip

@@ -66,8 +66,8 @@ UPDATE jobs
 UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, worker = NULL
  WHERE id = :id AND token = :token AND status = 'running';
 
--- name: bury
--- The job turns dead; its letter is written next, in the same transaction (store/burial.py). prior_round: the
+-- name: dead_letter
+-- The job turns dead; its letter is written next, in the same transaction (store/dead_lettering.py). prior_round: the
 -- recovery round of the letter this job replayed, from which the domain plans the new letter's round.
 UPDATE jobs
    SET status = 'dead', finished_at = :at, errors = json_insert(errors, '$[#]', json(:error)),

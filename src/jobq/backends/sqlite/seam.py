@@ -17,7 +17,7 @@ from jobq.tally import Key as TallyKey
 
 SQL = {
     name: statement
-    for filename in ("queries.sql", "store.sql", "redrives.sql", "upkeep.sql")
+    for filename in ("queries.sql", "store.sql", "redrives.sql", "chores.sql")
     for name, statement in load_queries("jobq.backends.sqlite", filename).items()
 }
 

@@ -28,8 +28,8 @@ UPDATE dead_letters
  WHERE id = :id AND (:force OR resolution NOT IN ('replayed', 'recovered'))
    AND (:redrive_id IS NULL OR redrive_id IS NOT :redrive_id);
 
--- name: resolve_dead_letter
-UPDATE dead_letters SET resolution = :resolution, note = coalesce(:note, note)
+-- name: abandon_dead_letter
+UPDATE dead_letters SET resolution = 'abandoned', note = coalesce(:note, note)
  WHERE id = :id AND resolution IN ('open', 'pending_recovery');
 
 -- name: insert_dead_letter

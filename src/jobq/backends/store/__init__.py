@@ -1,21 +1,21 @@
 """The operator side of storage, written once over a per-database seam (``seam.py``).
 
-Dead letters, the outbox, redrives and their audit trail, upkeep (alerts, chores, quota), the operator's view
+Dead letters, the outbox, redrives and their audit trail, the chores (alerts, turns, quota), the operator's view
 of the main queue, and dead-lettering itself live here; each backend keeps only its hot path (enqueue, claim,
 record, extend, expired leases, wake-ups) and its connections and migrations.
 """
 
 from __future__ import annotations
 
+from jobq.backends.store.chores import Chores
 from jobq.backends.store.dead_letters import DeadLetters
 from jobq.backends.store.jobs import Jobs
 from jobq.backends.store.outbox import Outbox
 from jobq.backends.store.redrives import Redrives
 from jobq.backends.store.seam import Seam
-from jobq.backends.store.upkeep import Upkeep
 
 
-class SQLStore(Jobs, DeadLetters, Outbox, Redrives, Upkeep):
+class SQLStore(Jobs, DeadLetters, Outbox, Redrives, Chores):
     """Everything but the hot path, for a backend that sets ``_seam``."""
 
     _seam: Seam

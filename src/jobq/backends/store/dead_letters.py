@@ -19,6 +19,7 @@ from jobq.backends.store.redrives import record_audit, record_replay
 from jobq.backends.store.seam import Seam
 from jobq.clock import to_datetime
 from jobq.job import DeadLetter, DeadLetterGroup, DeadLetterId, JobId, NewJob
+from jobq.redrive import RedriveId
 from jobq.tally import COUNTER
 
 DEAD_COLUMNS = (
@@ -75,7 +76,7 @@ class DeadLetters:
         with self._seam.read() as session:
             return [dead_letter_from_row(row) for row in session.rows(f"SELECT {columns} {rest}", params)]
 
-    def get_dead(self, dead_letter_id: str) -> DeadLetter | None:
+    def get_dead(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
         """One dead letter."""
         with self._seam.read() as session:
             row = session.row(self._seam.sql["get_dead_letter"], {"id": dead_letter_id})
@@ -123,12 +124,12 @@ class DeadLetters:
 
     def replay(
         self,
-        dead_letter_id: str,
+        dead_letter_id: DeadLetterId,
         job: NewJob,
         *,
         force: bool,
         audit: AuditEntry | None = None,
-        redrive_id: str | None = None,
+        redrive_id: RedriveId | None = None,
         redrive_owner: str | None = None,
     ) -> JobId:
         """Mark the letter replayed and enqueue its job in one transaction: racing replays make one job.
@@ -150,13 +151,11 @@ class DeadLetters:
             row = session.row(sql["get_dead_letter"], {"id": dead_letter_id})
         raise replay_refused(dead_letter_id, row)
 
-    def resolve(
-        self, dead_letter_id: str, resolution: str, *, note: str | None, audit: AuditEntry | None = None
-    ) -> bool:
-        """Abandon (or otherwise close) an open letter, with its audit entry in the same transaction."""
-        params = {"id": dead_letter_id, "resolution": resolution, "note": note}
+    def abandon(self, dead_letter_id: DeadLetterId, *, note: str | None, audit: AuditEntry | None = None) -> bool:
+        """Abandon an open letter, with its audit entry in the same transaction."""
+        params = {"id": dead_letter_id, "note": note}
         with self._seam.write() as session:
-            if session.run(self._seam.sql["resolve_dead_letter"], params) != 1:
+            if session.run(self._seam.sql["abandon_dead_letter"], params) != 1:
                 return False
             record_audit(self._seam, session, audit)
             return True

@@ -8,7 +8,7 @@ from jobq.backends.contract import JobFilter
 from jobq.backends.records import job_conditions, job_from_row
 from jobq.backends.store.dead_letters import where_clause
 from jobq.backends.store.seam import Seam
-from jobq.job import Job, JobStatus
+from jobq.job import Job, JobId, JobStatus
 
 JOB_COLUMNS = (
     "id, task, queue, status, priority, payload, tenant, key, unique_key, attempts, max_attempts, "
@@ -21,7 +21,7 @@ class Jobs:
 
     _seam: Seam
 
-    def get_job(self, job_id: str) -> Job | None:
+    def get_job(self, job_id: JobId) -> Job | None:
         """One job."""
         with self._seam.read() as session:
             row = session.row(self._seam.sql["get_job"], {"id": job_id})

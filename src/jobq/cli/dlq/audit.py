@@ -14,6 +14,7 @@ from jobq.cli.listings import listing
 from jobq.cli.options import json_option, limit_option, no_redact_option
 from jobq.cli.output import console, echo_json, filter_flags, one_line, plural, record_json, show, shown_filter, text
 from jobq.errors import NotFound
+from jobq.job import DeadLetterId
 from jobq.redact import Redactor
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ def audit(ctx: Context, dead_letter_id: str | None, limit: int, cursor: str | No
 
 def _trail(ctx: Context, dead_letter_id: str) -> None:
     app = ctx.app()
-    found = app.dlq.audit_trail(dead_letter_id)
-    if not found and app.dlq.get(dead_letter_id) is None:  # a purged letter keeps its trail
+    found = app.dlq.audit_trail(DeadLetterId(dead_letter_id))
+    if not found and app.dlq.get(DeadLetterId(dead_letter_id)) is None:  # a purged letter keeps its trail
         raise NotFound(f"no dead letter {dead_letter_id}")
     entries = [redacted_entry(ctx.redactor(app), entry) for entry in found]
     if ctx.as_json:

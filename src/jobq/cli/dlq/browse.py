@@ -13,6 +13,7 @@ from jobq.cli.listings import dead_letters_table, groups_table
 from jobq.cli.options import dead_letter_filters, json_option, limit_option, no_redact_option, option
 from jobq.cli.output import dead_letter_json, echo_json, group_json, plural, redacted_groups, show
 from jobq.errors import NotFound
+from jobq.job import DeadLetterId
 
 GroupBy = Literal["fingerprint", "task", "class", "tenant", "queue"]
 GROUP_BY: tuple[GroupBy, ...] = ("fingerprint", "task", "class", "tenant", "queue")
@@ -28,7 +29,9 @@ GROUP_BY: tuple[GroupBy, ...] = ("fingerprint", "task", "class", "tenant", "queu
 def list_dead(ctx: Context, filters: dict[str, Any], limit: int, cursor: str | None, with_payload: bool) -> None:
     """Dead letters, newest first (PII redacted unless --no-redact)."""
     app = ctx.app()
-    page = app.dlq.list(limit=limit, cursor=cursor, with_payload=with_payload, **filters)
+    page = app.dlq.list(
+        limit=limit, cursor=None if cursor is None else DeadLetterId(cursor), with_payload=with_payload, **filters
+    )
     redactor = ctx.redactor(app)
     letters = [redactor.dead_letter(letter) for letter in page]
     if ctx.as_json:
@@ -52,7 +55,7 @@ def list_dead(ctx: Context, filters: dict[str, Any], limit: int, cursor: str | N
 def inspect(ctx: Context, dead_letter_id: str) -> None:
     """One dead letter in full: payload, history, tracebacks, and who changed it (PII redacted unless --no-redact)."""
     app = ctx.app()
-    found = app.dlq.get(dead_letter_id)
+    found = app.dlq.get(DeadLetterId(dead_letter_id))
     if found is None:
         raise NotFound(f"no dead letter {dead_letter_id}")
     redactor = ctx.redactor(app)
@@ -61,7 +64,7 @@ def inspect(ctx: Context, dead_letter_id: str) -> None:
         echo_json(dead_letter_json(letter))
         return
     show_dead_letter(letter)
-    trail = app.dlq.audit_trail(dead_letter_id)
+    trail = app.dlq.audit_trail(DeadLetterId(dead_letter_id))
     if trail:
         show_trail(dead_letter_id, [redacted_entry(redactor, entry) for entry in trail])
 

@@ -32,7 +32,7 @@ from jobq.cli.output import (
 )
 from jobq.cli.redrive_run import drive, resume_hint
 from jobq.errors import JobqError, NotFound
-from jobq.redrive import Redrive, RedriveOutcome
+from jobq.redrive import Redrive, RedriveId, RedriveOutcome
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -58,7 +58,7 @@ def list_redrives(ctx: Context, limit: int, cursor: str | None) -> None:
 
     Their state, who started them and when, how far they got, and their filter.
     """
-    found = ctx.app().dlq.list_redrives(limit=limit + 1, cursor=cursor)
+    found = ctx.app().dlq.list_redrives(limit=limit + 1, cursor=None if cursor is None else RedriveId(cursor))
     next_cursor = found[limit - 1].id if len(found) > limit else None
     page = [_shown(ctx, redrive) for redrive in found[:limit]]
     if ctx.as_json:
@@ -111,10 +111,10 @@ def show_redrive(ctx: Context, redrive_id: str) -> None:
     pending, or are unknown (their job was cleared).
     """
     app = ctx.app()
-    redrive = app.dlq.get_redrive(redrive_id)
+    redrive = app.dlq.get_redrive(RedriveId(redrive_id))
     if redrive is None:
         raise NotFound(f"no redrive {redrive_id}")
-    outcome = app.dlq.redrive_outcome(redrive_id)
+    outcome = app.dlq.redrive_outcome(RedriveId(redrive_id))
     redrive = _shown(ctx, redrive)
     if ctx.as_json:
         echo_json({**record_json(redrive), "outcome": [record_json(fingerprint) for fingerprint in outcome]})
@@ -173,8 +173,8 @@ def cancel(ctx: Context, redrive_id: str) -> None:
     It stops before its next letter; `jobq dlq redrives resume ID` goes on with it.
     """
     app = ctx.app()
-    cancelled = app.dlq.cancel_redrive(redrive_id)  # NotFound for an unknown id
-    redrive = app.dlq.get_redrive(redrive_id)
+    cancelled = app.dlq.cancel_redrive(RedriveId(redrive_id))  # NotFound for an unknown id
+    redrive = app.dlq.get_redrive(RedriveId(redrive_id))
     assert redrive is not None, "redrives are never deleted"
     if not cancelled:
         raise JobqError(f"redrive {redrive_id} is not running (it is {redrive.state})")
@@ -197,7 +197,7 @@ def resume(ctx: Context, redrive_id: str, by: str | None, yes: bool) -> None:
     over: its process died, or stops before its next letter.
     """
     app = ctx.app()
-    redrive = app.dlq.get_redrive(redrive_id)
+    redrive = app.dlq.get_redrive(RedriveId(redrive_id))
     if redrive is None:
         raise NotFound(f"no redrive {redrive_id}")
     if redrive.state == "finished":
@@ -209,6 +209,6 @@ def resume(ctx: Context, redrive_id: str, by: str | None, yes: bool) -> None:
     confirm(question, safety=Safety(dry_run=False, yes=yes), past="replayed")
     drive(
         ctx, app, left,
-        lambda step, started: app.dlq.resume_redrive(redrive_id, by=by, progress=step, started=started),
+        lambda step, started: app.dlq.resume_redrive(RedriveId(redrive_id), by=by, progress=step, started=started),
         redrive_id=redrive_id,
     )  # fmt: skip

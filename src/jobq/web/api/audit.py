@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from jobq.audit import AuditEntry
+from jobq.job import DeadLetterId
 from jobq.web.api.dead_letters import LETTER
 from jobq.web.api.filters import paging, stored_filter_json
 from jobq.web.api.schemas import STRING, object_of, page_of, ref
@@ -55,7 +56,7 @@ def audit_json(s: Services, entry: AuditEntry) -> dict[str, Any]:
 
 
 def trail(s: Services, call: Call) -> Response:
-    dead_letter_id = call.path["dead_letter_id"]
+    dead_letter_id = DeadLetterId(call.path["dead_letter_id"])
     entries = s.app.dlq.audit_trail(dead_letter_id)
     if not entries and s.app.dlq.get(dead_letter_id) is None:
         raise Problem(404, f"no dead letter {dead_letter_id}")

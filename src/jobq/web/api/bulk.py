@@ -19,6 +19,7 @@ from typing import Any
 from starlette.responses import Response
 
 from jobq.bulk import BulkReport, BulkResult
+from jobq.job import DeadLetterId
 from jobq.web.api.filters import DEAD_LETTER_FILTER, DEAD_LETTER_FILTERS, ID
 from jobq.web.api.schemas import COUNT, object_of, ref
 from jobq.web.api.services import Services
@@ -93,7 +94,7 @@ def replay_many(s: Services, call: Call) -> Response:
         redrive = s.app.dlq.replay_many(force=force, dry_run=dry_run, by=call.by, **body["filter"])
         report = BulkReport(redrive.matched, redrive.dry_run, redrive.results)
         return ok({**_report(report), "redrive_id": redrive.redrive_id, "state": redrive.state})
-    report = s.app.dlq.replay_ids(body["ids"], force=force, by=call.by, dry_run=dry_run)
+    report = s.app.dlq.replay_ids(_ids(body), force=force, by=call.by, dry_run=dry_run)
     return ok({**_report(report), "redrive_id": None, "state": None})
 
 
@@ -101,7 +102,7 @@ def abandon_many(s: Services, call: Call) -> Response:
     body = call.body
     options: dict[str, Any] = {"note": body.get("note"), "by": call.by, "dry_run": body.get("dry_run", False)}
     if "ids" in body:
-        return ok(_report(s.app.dlq.abandon_ids(body["ids"], **options)))
+        return ok(_report(s.app.dlq.abandon_ids(_ids(body), **options)))
     page = {"limit": body.get("limit", s.limits.max_bulk), "cursor": body.get("cursor")}
     return ok(_report(s.app.dlq.abandon_many(**options, **page, **{"resolution": "open", **body["filter"]})))
 
@@ -132,3 +133,8 @@ def purge(s: Services, call: Call) -> Response:
         return ok({"dry_run": True, "matched": s.app.dlq.count(**where), "purged": 0})
     purged = s.app.dlq.purge(older_than, everything=everything, by=call.by, **filters)
     return ok({"dry_run": False, "matched": purged, "purged": purged})
+
+
+def _ids(body: dict[str, Any]) -> list[DeadLetterId]:
+    """The ``ids`` of a request body, as dead-letter ids."""
+    return [DeadLetterId(text) for text in body["ids"]]

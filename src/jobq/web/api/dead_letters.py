@@ -9,7 +9,7 @@ from typing import Any, Literal, cast
 
 from starlette.responses import Response
 
-from jobq.job import DeadLetter, DeadLetterGroup
+from jobq.job import DeadLetter, DeadLetterGroup, DeadLetterId
 from jobq.serialize import dead_letter_to_dict
 from jobq.web.api.filters import DEAD_LETTER_FILTERS, ID, chosen, paging
 from jobq.web.api.schemas import COUNT, GROUP_BY, LIGHT_FIELDS, STRING, object_of, page_of, ref
@@ -99,7 +99,7 @@ def list_(s: Services, call: Call) -> Response:
 
 
 def get(s: Services, call: Call) -> Response:
-    dead_letter_id = call.path["dead_letter_id"]
+    dead_letter_id = DeadLetterId(call.path["dead_letter_id"])
     letter = s.app.dlq.get(dead_letter_id)
     if letter is None:
         raise Problem(404, f"no dead letter {dead_letter_id}")
@@ -107,7 +107,7 @@ def get(s: Services, call: Call) -> Response:
 
 
 def replay(s: Services, call: Call) -> Response:
-    dead_letter_id = call.path["dead_letter_id"]
+    dead_letter_id = DeadLetterId(call.path["dead_letter_id"])
     force, payload = call.body.get("force", False), call.body.get("payload")
     job_id = s.app.dlq.replay(dead_letter_id, force=force, payload=payload, by=call.by)
     location = f"{call.root_path}/api/jobs/{job_id}"
@@ -115,7 +115,7 @@ def replay(s: Services, call: Call) -> Response:
 
 
 def abandon(s: Services, call: Call) -> Response:
-    dead_letter_id = call.path["dead_letter_id"]
+    dead_letter_id = DeadLetterId(call.path["dead_letter_id"])
     if not s.app.dlq.abandon(dead_letter_id, note=call.body.get("note"), by=call.by):
         letter = s.app.dlq.get(dead_letter_id)
         state = letter.resolution if letter is not None else "gone"

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from jobq.redrive import Redrive
+from jobq.redrive import Redrive, RedriveId
 from jobq.web.api.filters import ID, paging, stored_filter_json
 from jobq.web.api.schemas import page_of, ref
 from jobq.web.api.services import Services
@@ -66,7 +66,7 @@ def redrive_json(s: Services, redrive: Redrive) -> dict[str, Any]:
     return data
 
 
-def _existing(s: Services, redrive_id: str) -> Redrive:
+def _existing(s: Services, redrive_id: RedriveId) -> Redrive:
     redrive = s.app.dlq.get_redrive(redrive_id)
     if redrive is None:
         raise Problem(404, f"no redrive {redrive_id}")
@@ -81,13 +81,13 @@ def list_(s: Services, call: Call) -> Response:
 
 
 def get(s: Services, call: Call) -> Response:
-    redrive = _existing(s, call.path["redrive_id"])
+    redrive = _existing(s, RedriveId(call.path["redrive_id"]))
     outcome = [asdict(fingerprint) for fingerprint in s.app.dlq.redrive_outcome(redrive.id)]
     return ok({**redrive_json(s, redrive), "outcome": outcome})
 
 
 def cancel(s: Services, call: Call) -> Response:
-    redrive_id = call.path["redrive_id"]
+    redrive_id = RedriveId(call.path["redrive_id"])
     stopped = s.app.dlq.cancel_redrive(redrive_id)  # NotFound: a 404
     redrive = _existing(s, redrive_id)
     if not stopped:
@@ -96,7 +96,7 @@ def cancel(s: Services, call: Call) -> Response:
 
 
 def resume(s: Services, call: Call) -> Response:
-    redrive = _existing(s, call.path["redrive_id"])
+    redrive = _existing(s, RedriveId(call.path["redrive_id"]))
     if redrive.state == "finished":
         raise Problem(409, f"redrive {redrive.id} is finished: nothing is left to resume")
     ended = resume_in_background(s.app, redrive.id, by=call.by)

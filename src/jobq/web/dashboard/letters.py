@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jobq.job import RESOLUTIONS, AttemptError, DeadLetter, Job
+from jobq.job import RESOLUTIONS, AttemptError, DeadLetter, DeadLetterId, Job
 from jobq.web.dashboard.audit import audit_rows
 from jobq.web.dashboard.board import Board, Form
 from jobq.web.dashboard.lineage import lineage
@@ -56,14 +56,17 @@ def list_page(board: Board, request: Request, form: Form | None) -> Response:
     except Invalid as exc:
         context["error"] = str(exc)
     else:
-        context.update(_listing(board, chosen, filters, size=size, cursor=params.get("cursor") or None))
+        cursor = DeadLetterId(params["cursor"]) if params.get("cursor") else None
+        context.update(_listing(board, chosen, filters, size=size, cursor=cursor))
     return board.pages.render(
         request, "dead_letters.html", nav="dead-letters", filter=chosen, size=size, sizes=PAGE_SIZES, seen=seen,
         suggestions=board.suggestions.get(), resolutions=RESOLUTIONS, **context,
     )  # fmt: skip
 
 
-def _listing(board: Board, chosen: Filter, filters: dict[str, Any], *, size: int, cursor: str | None) -> dict[str, Any]:
+def _listing(
+    board: Board, chosen: Filter, filters: dict[str, Any], *, size: int, cursor: DeadLetterId | None
+) -> dict[str, Any]:
     page = board.app.dlq.list(limit=size, cursor=cursor, **filters)
     counts = _resolution_counts(board, filters)
     tabs = [Tab(name, counts.get(name), chosen.with_(resolution=name or None).query()) for name in ("", *RESOLUTIONS)]
@@ -117,7 +120,7 @@ def outcomes(listed: list[Row]) -> dict[str, int]:
 
 def letter_page(board: Board, request: Request, form: Form | None) -> Response:
     """``GET /dashboard/dead-letters/{id}``: everything about one letter, and what to do with it."""
-    dead_letter_id = request.path_params["dead_letter_id"]
+    dead_letter_id = DeadLetterId(request.path_params["dead_letter_id"])
     letter = board.app.dlq.get(dead_letter_id)
     if letter is None:
         return board.pages.render(request, "missing.html", status=404, nav="dead-letters",

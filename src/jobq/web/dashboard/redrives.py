@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jobq.errors import JobqError
-from jobq.redrive import Redrive
+from jobq.redrive import Redrive, RedriveId
 from jobq.web.auth import caller
 from jobq.web.dashboard.audit import audit_rows, stored_filter
 from jobq.web.dashboard.board import Board, Form
@@ -48,7 +48,7 @@ def redrive_row(board: Board, redrive: Redrive) -> RedriveRow:
 def operations_page(board: Board, request: Request, form: Form | None) -> Response:
     """``GET /dashboard/operations``: redrives newest first, a page at a time, and the latest audited changes."""
     cursor = request.query_params.get("cursor") or None
-    found = board.app.dlq.list_redrives(limit=PAGE + 1, cursor=cursor)
+    found = board.app.dlq.list_redrives(limit=PAGE + 1, cursor=None if cursor is None else RedriveId(cursor))
     audit = [] if cursor else audit_rows(board, board.app.dlq.audit_log(limit=AUDIT_ROWS))
     return board.pages.render(
         request, "operations.html", nav="operations", rows=[redrive_row(board, redrive) for redrive in found[:PAGE]],
@@ -58,7 +58,7 @@ def operations_page(board: Board, request: Request, form: Form | None) -> Respon
 
 def redrive_page(board: Board, request: Request, form: Form | None) -> Response:
     """``GET /dashboard/redrives/{id}``: progress, filter, outcome by fingerprint, and Cancel / Resume."""
-    redrive = board.app.dlq.get_redrive(request.path_params["redrive_id"])
+    redrive = board.app.dlq.get_redrive(RedriveId(request.path_params["redrive_id"]))
     if redrive is None:
         return _missing(board, request)
     outcome = board.app.dlq.redrive_outcome(redrive.id)
@@ -95,7 +95,7 @@ def perform(board: Board, request: Request, form: Form | None) -> Response:
 def _chosen(board: Board, request: Request, form: Form | None) -> tuple[Redrive, str] | Response:
     """The redrive and the action a form names, or the page saying why there is none."""
     assert form is not None
-    redrive = board.app.dlq.get_redrive(request.path_params["redrive_id"])
+    redrive = board.app.dlq.get_redrive(RedriveId(request.path_params["redrive_id"]))
     action = form.get("action")
     if redrive is None:
         return _missing(board, request)

@@ -9,6 +9,7 @@ from typing import Any
 
 from jobq.app import App
 from jobq.bulk import ACTIONS, Action, Preview
+from jobq.job import DeadLetterId
 from jobq.web.dashboard.board import Form
 from jobq.web.dashboard.query import Filter, Invalid
 
@@ -18,7 +19,7 @@ class Selection:
     """An action and its targets: ``ids``, or (when ``filter`` is set) every letter matching it."""
 
     action: Action
-    ids: tuple[str, ...] = ()
+    ids: tuple[DeadLetterId, ...] = ()
     filter: Filter | None = None
     force: bool = False
 
@@ -50,7 +51,7 @@ def selection(form: Form, *, max_ids: int) -> Selection:
         chosen = Filter.letters(form.as_dict())
         chosen.letter_filters()  # refuse a bad value now, not halfway through
         return Selection(action, filter=chosen, force=force)
-    ids = tuple(dict.fromkeys(value.strip() for value in form.getlist("id") if value.strip()))
+    ids = tuple(dict.fromkeys(DeadLetterId(value.strip()) for value in form.getlist("id") if value.strip()))
     if not ids:
         raise Invalid("select at least one dead letter (or choose all that match)")
     if len(ids) > max_ids:

@@ -11,7 +11,7 @@ from jobq.backends import open_backend
 from jobq.backends.contract import Backend, DeadLetterFilter
 from jobq.job import DeadLetter
 
-from .helpers import NOW, bury, new_job
+from .helpers import NOW, dead_lettered, new_job
 
 QUIET = 3600.0
 
@@ -109,7 +109,7 @@ def letters(
         job = new_job(queue=queue)
         backend.enqueue([job])
         (claimed,) = backend.claim(worker="w", queue=queue, limit=1, lease=30, now=NOW)
-        outcome = bury(claimed, error_class="recoverable" if recovery else "unknown", at=at)
+        outcome = dead_lettered(claimed, error_class="recoverable" if recovery else "unknown", at=at)
         if recovery:
             outcome = replace(outcome, recovery=(300.0,))
         assert backend.record([outcome]) == [True]

@@ -1,4 +1,4 @@
-"""UpkeepStore once for both databases: alerts fired once per storm, chores' turns, and the DLQ quota.
+"""ChoreStore once for both databases: alerts fired once per storm, chores' turns, and the DLQ quota.
 
 Each runs in one write transaction, so racing workers take turns and the second finds the work done.
 """
@@ -15,8 +15,8 @@ from jobq.job import DeadLetter, new_id
 NO_BOUND = 2**62  # an OFFSET past any table: "keep" without a count bound ("OFFSET NULL" would mean none)
 
 
-class Upkeep:
-    """UpkeepStore over a seam; the backend supplies ``_seam``."""
+class Chores:
+    """ChoreStore over a seam; the backend supplies ``_seam``."""
 
     _seam: Seam
 

@@ -2,7 +2,7 @@
 its hook deliveries are written — plain statements, all inside the caller's transaction (both, or neither).
 
 The recovery round is decided by ``jobq.recovery.plan_recovery`` from the round of the letter the job was
-replayed from, which the ``bury`` statement returns (``prior_round``) as it marks the job dead.
+replayed from, which the ``dead_letter`` statement returns (``prior_round``) as it marks the job dead.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from jobq.job import DeadLettered, new_id
 from jobq.recovery import plan_recovery
 
 Fence = Callable[[DeadLettered], Params]
-"""The ``bury`` parameters of one outcome: its lease and error, in the dialect's terms for time."""
+"""The ``dead_letter`` parameters of one outcome: its lease and error, in the dialect's terms for time."""
 
 
-def bury(seam: Seam, session: Session, outcomes: Sequence[DeadLettered], fence: Fence) -> list[bool]:
+def dead_letter(seam: Seam, session: Session, outcomes: Sequence[DeadLettered], fence: Fence) -> list[bool]:
     """Move each outcome's job to the DLQ; False where its lease fenced it off (taken over, or finished)."""
     if not outcomes:
         return []
-    jobs = session.first_each(seam.sql["bury"], [fence(outcome) for outcome in outcomes])
+    jobs = session.first_each(seam.sql["dead_letter"], [fence(outcome) for outcome in outcomes])
     letters = [_letter(outcome, job) for outcome, job in zip(outcomes, jobs, strict=True) if job is not None]
     if letters:
         session.run_each(seam.sql["insert_dead_letter"], letters)
@@ -55,8 +55,8 @@ def _hooked(
     outcomes: Sequence[DeadLettered], jobs: Sequence[Row | None], letters: Sequence[dict[str, Any]]
 ) -> list[tuple[DeadLettered, dict[str, Any]]]:
     """Each written letter with its outcome, where the outcome asks for hooks."""
-    buried = [outcome for outcome, job in zip(outcomes, jobs, strict=True) if job is not None]
-    return [(outcome, letter) for outcome, letter in zip(buried, letters, strict=True) if outcome.hooks]
+    written = [outcome for outcome, job in zip(outcomes, jobs, strict=True) if job is not None]
+    return [(outcome, letter) for outcome, letter in zip(written, letters, strict=True) if outcome.hooks]
 
 
 def _hooks(outcome: DeadLettered, letter: dict[str, Any]) -> list[dict[str, Any]]:
