@@ -103,6 +103,15 @@ def backend(url: str) -> Iterator[Backend]:
 
 
 @pytest.fixture
+def producer(shared_url: str) -> Iterator[jobq.App]:
+    """A test's own app on ``shared_url``, beside worker processes: it enqueues by task name and inspects;
+    it registers no tasks."""
+    with jobq.App(shared_url) as app:
+        app.migrate()
+        yield app
+
+
+@pytest.fixture
 def file_url(tmp_path: Path) -> str:
     """A SQLite file, for tests that need several processes on one database."""
     return f"sqlite:///{tmp_path / 'jobq.db'}"

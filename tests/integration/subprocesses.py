@@ -22,6 +22,12 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
         time.sleep(0.005)
 
 
+def pid_of(worker_id: str | None) -> int:
+    """The process id in a worker id (``host:pid:suffix``)."""
+    assert worker_id is not None
+    return int(worker_id.rsplit(":", 2)[1])
+
+
 class Subprocess:
     """``command`` run in ``folder`` with this folder's modules importable and ``env`` added to ours."""
 

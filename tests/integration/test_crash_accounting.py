@@ -20,7 +20,7 @@ import pytest
 
 import jobq
 
-from .subprocesses import wait_until
+from .subprocesses import pid_of, wait_until
 from .worker_cli import CliWorker, process_alive, read_starts
 
 pytestmark = pytest.mark.parametrize("url", ["sqlite-file", "postgres"], indirect=True)
@@ -47,20 +47,6 @@ def start(tmp_path: Path, shared_url: str, log: Path) -> Iterator[Callable[..., 
     yield launch
     for worker in started:
         worker.kill()
-
-
-@pytest.fixture
-def producer(shared_url: str) -> Iterator[jobq.App]:
-    """The test's own app: it enqueues by task name and inspects; it registers no tasks."""
-    with jobq.App(shared_url) as app:
-        app.migrate()
-        yield app
-
-
-def pid_of(worker: str | None) -> int:
-    """The pid in a worker id (``host:pid:suffix``)."""
-    assert worker is not None
-    return int(worker.split(":")[-2])
 
 
 def lost_by(job: jobq.Job) -> list[int]:

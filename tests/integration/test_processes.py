@@ -83,14 +83,6 @@ def trace(tmp_path: Path) -> Callable[[], list[list[str]]]:
     return read
 
 
-@pytest.fixture
-def producer(shared_url: str) -> Iterator[jobq.App]:
-    """The test's own app: it enqueues by task name and inspects; it registers no tasks."""
-    with jobq.App(shared_url) as app:
-        app.migrate()
-        yield app
-
-
 def status(app: jobq.App, job_id: str) -> str:
     job = app.get_job(job_id)
     assert job is not None

@@ -18,13 +18,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import jobq
+
+from ..integration.subprocesses import pid_of, wait_until
 
 HERE = Path(__file__).resolve().parent
 TASK = "scale.record"
@@ -55,21 +57,6 @@ SIZES = [
     pytest.param(SHORT, id="short"),
     pytest.param(FULL, id="full", marks=[pytest.mark.slow, pytest.mark.timeout(900)]),
 ]
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
-def pid_of(worker_id: str | None) -> int:
-    """The process id in a worker id (``host:pid:suffix``)."""
-    assert worker_id is not None
-    return int(worker_id.rsplit(":", 2)[1])
 
 
 class WorkerProcess:
@@ -164,14 +151,6 @@ def fleet(tmp_path: Path, shared_url: str) -> Iterator[Fleet]:
     workers = Fleet(tmp_path, shared_url, tmp_path / "runs.log")
     yield workers
     workers.kill_leftovers()
-
-
-@pytest.fixture
-def producer(shared_url: str) -> Iterator[jobq.App]:
-    """The test's own app: it enqueues by task name and inspects; it registers no tasks."""
-    with jobq.App(shared_url) as app:
-        app.migrate()
-        yield app
 
 
 def enqueue(producer: jobq.App, scale: Scale, *, pause: float = 0.0) -> None:

@@ -34,7 +34,7 @@ from jobq.worker.app import WorkerApp, replayer
 from jobq.worker.chores import Chores
 from jobq.worker.failure import Attempt, FailurePolicy
 from jobq.worker.leases import Leases
-from jobq.worker.recorder import FLUSH_AGE, Recorder
+from jobq.worker.recorder import FLUSH_AGE, STORAGE_RETRY, Recorder
 from jobq.worker.rescue import RESCUE_EVERY, Rescue
 from jobq.worker.runners import Done, Runners, Start, timed_out
 
@@ -44,7 +44,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 FRESH = 0.5  # a claimed job starts only within this part of its lease; later, another worker may own it
 IDLE_WAIT = 1.0  # seconds an idle loop sleeps at most; wake-ups and due times cut it short
 WATCH_SLICE = 0.25  # seconds the watcher blocks per call, so that it notices a stop
-STORAGE_RETRY = 0.5  # seconds the watcher waits after the database failed it
 
 
 @dataclass(slots=True)
