@@ -12,11 +12,12 @@ from jobq.alerting import Alerting
 from jobq.backends import DEFAULT_URL, open_backend
 from jobq.backends.contract import Backend, JobFilter
 from jobq.classify import Classifier, Policy
-from jobq.clock import Clock, system_clock, to_seconds
+from jobq.clock import Clock, system_clock
 from jobq.dlq import DeadLetterQueue
+from jobq.enqueue_options import Delay, check_names, check_numbers, due_time
 from jobq.errors import JobqError
 from jobq.hooks import Hooks
-from jobq.job import Job, JobId, JobStatus, NewJob, new_id
+from jobq.job import Job, JobId, JobStatus, NewJob, new_ids
 from jobq.payload import encode as encode_payload
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-Delay = float | timedelta | None
 
 
 class App:
@@ -237,17 +236,20 @@ class App:
         task = self.tasks.get(task_name)
         options = task.options if task is not None else None
         now = self.clock()
-        due = _due_time(now, delay, run_at)
+        due = due_time(now, delay, run_at)
+        check_names(queue=queue, tenant=tenant, key=key, unique_key=unique_key)
         queue = queue or (options.queue if options else "default")
         max_attempts = max_attempts or (options.max_attempts if options else None)
         priority = priority if priority is not None else (options.priority if options else 0)
+        check_numbers(priority=priority, max_attempts=max_attempts)
+        calls = list(calls)
         jobs = []
-        for args, kwargs in calls:
+        for job_id, (args, kwargs) in zip(new_ids(len(calls)), calls, strict=True):
             payload, text = encode_payload(args, kwargs)
             if task is not None:
                 task.check_arguments(args, kwargs, at_enqueue=True)
             jobs.append(NewJob(
-                id=JobId(new_id()), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
+                id=JobId(job_id), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
                 run_at=due, created_at=now, priority=priority, tenant=tenant, key=key, unique_key=unique_key,
                 payload_text=text,
             ))  # fmt: skip
@@ -344,15 +346,3 @@ class App:
             dependencies=dependencies, grace=grace,
         )  # fmt: skip
         return worker.run(install_signal_handlers=install_signal_handlers)
-
-
-def _due_time(now: float, delay: Delay, run_at: datetime | None) -> float:
-    if delay is not None and run_at is not None:
-        raise ValueError("pass delay or run_at, not both")
-    if run_at is not None:
-        return to_seconds(run_at)
-    if isinstance(delay, timedelta):
-        delay = delay.total_seconds()
-    if delay is not None and delay < 0:
-        raise ValueError(f"delay must not be negative, not {delay!r}")
-    return now + (delay or 0.0)

@@ -11,6 +11,10 @@ class PayloadError(JobqError, TypeError):
     """A payload that is not JSON, or that the task's signature cannot accept."""
 
 
+class OptionError(JobqError, ValueError):
+    """An enqueue option (queue, tenant, priority, delay, run_at…) of the wrong type or out of range."""
+
+
 class UnreadablePayload(PayloadError):
     """A dead letter's stored payload could not be read back: it replays only with an edited payload."""
 

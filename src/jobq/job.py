@@ -259,15 +259,23 @@ _id_state = _IdState()
 
 def new_id() -> str:
     """A ULID: 26 characters that sort by creation time (monotonic within a process)."""
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ULIDs in increasing order, for one batch: one clock read, one lock, one call for randomness."""
     ms = time.time_ns() // 1_000_000
     with _id_state.lock:
         if ms <= _id_state.last_ms:
             # Same millisecond (or the clock stepped back): keep order by counting up the random part.
             ms = _id_state.last_ms
-            random_part = _id_state.last_random + 1
+            first = _id_state.last_random + 1
         else:
-            random_part = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
-        _id_state.last_ms, _id_state.last_random = ms, random_part
-    value = (ms << 80) | random_part  # 128 bits, written as 130 with two leading zeros: 13 pairs
+            first = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
+        _id_state.last_ms, _id_state.last_random = ms, first + count - 1
     pairs = _PAIRS
-    return "".join([pairs[(value >> shift) & 1023] for shift in range(120, -1, -10)])
+    shifts = range(120, -1, -10)
+    return [
+        "".join([pairs[(value >> shift) & 1023] for shift in shifts])
+        for value in range((ms << 80) | first, ((ms << 80) | first) + count)
+    ]  # 128 bits, written as 130 with two leading zeros: 13 pairs

@@ -190,7 +190,19 @@ def accept(value: object) -> tuple[Payload, str]:
     return encode(args, kwargs)
 
 
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+# CPython's C encoder made once (``encode`` makes one per call). No cycle check: only payloads already walked
+# are encoded, and a cycle fails the walk's depth limit.
+_c_encode: Any = _make_c_encoder and _make_c_encoder(
+    None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+)
+
+
+def _encode(payload: Payload) -> str:
+    return "".join(_c_encode(payload, 0)) if _c_encode else _encoder.encode(payload)
+
+
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 """``\\u0000`` in JSON text that is not an escaped backslash followed by ``u0000``."""
 

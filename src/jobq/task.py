@@ -80,6 +80,7 @@ class Task(Generic[P, R]):
         # Most handlers take plain named parameters: check those with set operations, not Signature.bind.
         self._named_only = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in parameters)
         self._names = frozenset(p.name for p in parameters)
+        self._positional = tuple(p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD)
         self._required = frozenset(p.name for p in parameters if p.default is p.empty)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
@@ -128,8 +129,12 @@ class Task(Generic[P, R]):
         """
         injectable = self.injectable | (self._names & self.app.dependencies.keys()) if at_enqueue else frozenset()
         required = self._required - injectable
-        if self._named_only and not args and kwargs.keys() <= self._names and required <= kwargs.keys():
-            return
+        if self._named_only and len(args) <= len(self._positional):
+            filled = self._positional[: len(args)]  # the parameters the positional arguments fill
+            if not kwargs.keys() & filled:
+                given = kwargs.keys() | filled
+                if given <= self._names and required <= given:
+                    return
         left_out = injectable - kwargs.keys()
         provided = {name: None for name in left_out}
         try:

@@ -79,7 +79,7 @@ def test_both_dialects_migrate_to_the_same_tables_and_columns(tmp_path: Path, po
 # The hot path differs on purpose (batch shapes, COPY, NOTIFY); every other statement is asked for by name by
 # the shared store, so both dialects must have it.
 _HOT_PATH_ONLY = {
-    "sqlite": {"extend_lease", "insert_batch_from_json", "mark_recovered"},
+    "sqlite": {"extend_lease", "mark_recovered"},
     "postgres": {"copy_jobs", "extend_leases", "insert_jobs", "notify"},
 }
 

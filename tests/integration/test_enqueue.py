@@ -146,3 +146,35 @@ def test_higher_priority_jobs_run_first(url: str) -> None:
         work(app, concurrency=1)
 
         assert order == ["p10", "p5-first", "p5-second", "p0", "p-1"]
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        pytest.param({"_priority": "high"}, "priority must be an int", id="priority"),
+        pytest.param({"_priority": True}, "priority must be an int", id="priority-bool"),
+        pytest.param({"_queue": 5}, "queue must be a str", id="queue"),
+        pytest.param({"_tenant": ["a"]}, "tenant must be a str", id="tenant"),
+        pytest.param({"_key": 1.5}, "key must be a str", id="key"),
+        pytest.param({"_unique_key": b"k"}, "unique_key must be a str", id="unique-key"),
+        pytest.param({"_delay": "soon"}, "delay must be seconds or a timedelta", id="delay"),
+        pytest.param({"_delay": float("nan")}, "delay must be a finite number", id="delay-nan"),
+        pytest.param({"_delay": -1}, "not negative", id="delay-negative"),
+        pytest.param({"_run_at": "2026-01-01"}, "run_at must be a datetime", id="run-at"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_refused_in_one_line_and_nothing_is_stored(
+    url: str, options: dict[str, Any], named: str
+) -> None:
+    with jobq.App(url) as app:
+
+        @app.task(name="notify")
+        def notify(to: str) -> None:
+            pass
+
+        with pytest.raises(jobq.OptionError, match=named) as refused:
+            notify.enqueue("a", **options)
+        assert "\n" not in str(refused.value)
+        with pytest.raises(jobq.OptionError, match="priority must be an int"):
+            notify.enqueue_many([{"to": "b"}, {"to": "c"}], priority="high")  # type: ignore[arg-type]
+        assert job_count(app) == 0

@@ -6,16 +6,6 @@ INSERT INTO jobs (id, task, queue, status, priority, payload, tenant, key, uniqu
 VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING;
 
--- name: insert_batch_from_json
--- A batch of one task's calls: what they share is bound once, ids and payloads come as one JSON array.
-INSERT INTO jobs (id, task, queue, status, priority, payload, tenant, key, max_attempts,
-                  run_at, created_at, replay_of)
-SELECT json_extract(value, '$[0]'), :task, :queue, 'queued', :priority, json_extract(value, '$[1]'),
-       :tenant, :key, :max_attempts, :run_at, :created_at, :replay_of
-  FROM json_each(:rows)
- WHERE true  -- SQLite needs a WHERE to tell an upsert's ON from a join's
-ON CONFLICT DO NOTHING;
-
 -- name: pending_with_unique_key
 SELECT id FROM jobs WHERE unique_key = ? AND status IN ('queued', 'running');
 
