@@ -80,7 +80,7 @@ def test_both_dialects_migrate_to_the_same_tables_and_columns(tmp_path: Path, po
 # the shared store, so both dialects must have it.
 _HOT_PATH_ONLY = {
     "sqlite": {"extend_lease", "mark_recovered"},
-    "postgres": {"copy_jobs", "extend_leases", "insert_jobs", "notify"},
+    "postgres": {"copy_jobs", "extend_leases", "insert_batch", "insert_jobs", "notify"},
 }
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from jobq.backends.postgres import PostgresBackend
+from jobq.backends.postgres.backend import COPY_AT_LEAST
 from jobq.job import Released, RetryLater, Succeeded
 from tests.contract.helpers import NOW, error, new_job
 
@@ -27,7 +28,10 @@ def test_enqueue_from_another_backend_is_heard(pg: PostgresBackend, postgres_url
         other.enqueue([new_job()])
         assert pg.wait_for_change(2.0) is True
         assert pg.changed() is False
-        other.enqueue([new_job() for _ in range(200)])  # the COPY path notifies too
+        other.enqueue([new_job() for _ in range(200)])  # one statement for a batch notifies too
+        assert pg.wait_for_change(2.0) is True
+        assert pg.changed() is False
+        other.enqueue([new_job() for _ in range(COPY_AT_LEAST)])  # and so does COPY
         assert pg.wait_for_change(2.0) is True
     finally:
         other.close()
@@ -88,3 +92,12 @@ def test_listener_killed_by_the_server_reconnects_and_hears_again(
     assert pg.changed() is False
     pg.enqueue([new_job()])
     assert pg.wait_for_change(2.0) is True
+
+
+def test_an_enqueue_retried_after_an_unknown_commit_stores_each_job_once(pg: PostgresBackend) -> None:
+    """The same jobs sent again (a commit whose outcome the producer never heard) are skipped, by every path."""
+    for count in (1, 200, COPY_AT_LEAST):
+        jobs = [new_job() for _ in range(count)]
+        assert pg.enqueue(jobs) == [job.id for job in jobs]
+        assert pg.enqueue(jobs) == [job.id for job in jobs]
+    assert pg.job_counts(now=NOW)["default"]["queued"] == 1 + 200 + COPY_AT_LEAST

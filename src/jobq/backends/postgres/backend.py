@@ -50,7 +50,7 @@ from jobq.job import (
 )
 from jobq.tally import Key as TallyKey
 
-COPY_AT_LEAST = 100  # jobs in one enqueue from which COPY (more round trips, far less work per row) pays
+COPY_AT_LEAST = 10_000  # jobs in one enqueue from which COPY (streamed, no one big parameter) takes over
 
 
 host_clock: Clock = time.time

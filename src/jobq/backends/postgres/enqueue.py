@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import sql
 
+from jobq.backends.batches import SHARED_FIELDS, batches_sharing_options
 from jobq.backends.postgres.connection import Connection
 from jobq.backends.postgres.statements import SQL
 from jobq.errors import StorageError
@@ -16,6 +17,7 @@ from jobq.payload import dumps as dump_payload
 
 UNIQUE_TRIES = 5  # a pending job with the key may finish between our INSERT and our look-up: try again
 
+_json_string = json.encoder.encode_basestring  # C: a str as a JSON string literal
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
@@ -28,11 +30,14 @@ class Inserter:
     """
 
     def __init__(self, schema: str, channel: str) -> None:
-        table = sql.Identifier(schema, "jobs")
-        self._insert_one = sql.SQL(SQL["insert_job"]).format(jobs=table)
-        self._insert_many = sql.SQL(SQL["insert_jobs"]).format(jobs=table)
-        self._copy = sql.SQL(SQL["copy_jobs"]).format(jobs=table)
-        self._pending = sql.SQL(SQL["pending_with_unique_key"]).format(jobs=table)
+        # Rendered to text once: psycopg renders a composed query again on every execute, which cost a single
+        # enqueue more than its parameters did.
+        table = sql.Identifier(schema, "jobs").as_string(None)
+        self._insert_one = SQL["insert_job"].format(jobs=table)
+        self._insert_many = SQL["insert_jobs"].format(jobs=table)
+        self._insert_batch = SQL["insert_batch"].format(jobs=table)
+        self._copy = SQL["copy_jobs"].format(jobs=table)
+        self._pending = SQL["pending_with_unique_key"].format(jobs=table)
         self.channel = channel
 
     def insert(self, conn: Connection, jobs: Sequence[NewJob]) -> list[JobId]:
@@ -41,8 +46,14 @@ class Inserter:
         if len(plain) == 1:
             conn.execute(self._insert_one, self._row(plain[0]))
         elif plain:
-            rows = _encode([_values(job) for job in plain])
-            conn.execute(self._insert_many, {"jobs": rows, "channel": self.channel})
+            batches = batches_sharing_options(plain)
+            if len(batches) == 1:  # one enqueue_many: only ids and payloads differ from row to row
+                shared = {name: getattr(plain[0], name) for name in SHARED_FIELDS}
+                rows = "[" + ",".join([f"[{_json_string(job.id)},{_payload_text(job)}]" for job in plain]) + "]"
+                conn.execute(self._insert_batch, {**shared, "rows": rows, "channel": self.channel})
+            else:
+                rows = _encode([_values(job) for job in plain])
+                conn.execute(self._insert_many, {"jobs": rows, "channel": self.channel})
         return [job.id if job.unique_key is None else self._insert_unique(conn, job) for job in jobs]
 
     def copy(self, conn: Connection, jobs: Sequence[NewJob]) -> None:

@@ -33,6 +33,20 @@ WITH new AS (
 -- One NOTIFY per queue, in the enqueuing transaction: listeners hear of it when (and only if) it commits.
 SELECT queue, pg_notify(%(channel)s, queue) FROM new GROUP BY queue;
 
+-- name: insert_batch
+-- A batch of one task's calls: what they share is bound once; ids and payloads travel as one JSON array of
+-- [id, payload] pairs. ``->`` on json (not jsonb) returns an element's text as sent, so payloads stay faithful.
+WITH new AS (
+    INSERT INTO {jobs} (id, task, queue, status, priority, payload, tenant, key, max_attempts, run_at,
+                        created_at, replay_of)
+    SELECT row ->> 0, %(task)s, %(queue)s, 'queued', %(priority)s, row -> 1, %(tenant)s, %(key)s,
+           %(max_attempts)s, %(run_at)s, %(created_at)s, %(replay_of)s
+      FROM json_array_elements(%(rows)s::json) AS row
+    ON CONFLICT DO NOTHING
+    RETURNING queue
+)
+SELECT queue, pg_notify(%(channel)s, queue) FROM new GROUP BY queue;
+
 -- name: copy_jobs
 -- The bulk path (no unique keys): COPY is several times faster than any INSERT.
 COPY {jobs} (id, task, queue, status, priority, payload, tenant, key, unique_key, max_attempts, run_at,

@@ -7,9 +7,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jobq.backends.batches import batches_sharing_options
 from jobq.backends.records import error_to_json, expired_lease_from_row
 from jobq.backends.sqlite.connection import Connections, Durability
-from jobq.backends.sqlite.enqueue import batch_statements, batches_sharing_options, job_values, rows_statements
+from jobq.backends.sqlite.enqueue import batch_statements, job_values, rows_statements
 from jobq.backends.sqlite.group_commit import GroupCommit
 from jobq.backends.sqlite.seam import SQL, SQLiteSeam, add_to_tally
 from jobq.backends.store import SQLStore

@@ -7,10 +7,10 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
+from jobq.backends.batches import SHARED_FIELDS
 from jobq.job import NewJob
 from jobq.payload import dumps as dump_payload
 
-SHARED_FIELDS = ("task", "queue", "priority", "tenant", "key", "max_attempts", "run_at", "created_at", "replay_of")
 ROWS_PER_STATEMENT = 500  # at most 12 parameters a row: well under SQLite's limit of 32,766
 _COLUMNS = "id, task, queue, status, priority, payload, tenant, key, max_attempts, run_at, created_at, replay_of"
 
@@ -26,20 +26,6 @@ def job_values(job: NewJob) -> tuple[Any, ...]:
 def payload_text(job: NewJob) -> str:
     """The text the producer encoded once already (its checks done), or the payload encoded now."""
     return job.payload_text if job.payload_text is not None else dump_payload(job.payload)
-
-
-def batches_sharing_options(jobs: Sequence[NewJob]) -> list[list[NewJob]]:
-    """Consecutive runs of jobs that differ only in id and payload (``enqueue_many`` makes one run)."""
-    batches: list[list[NewJob]] = []
-    previous: tuple[Any, ...] | None = None
-    for job in jobs:
-        shared = (job.task, job.queue, job.priority, job.tenant, job.key, job.max_attempts, job.run_at,
-                  job.created_at, job.replay_of)  # fmt: skip
-        if shared != previous:
-            batches.append([])
-            previous = shared
-        batches[-1].append(job)
-    return batches
 
 
 def batch_statements(batch: Sequence[NewJob]) -> list[tuple[str, list[Any]]]:
