@@ -36,7 +36,7 @@ def test_a_worker_draining_20000_jobs_stays_under_100_mb(shared_url: str, tmp_pa
         for start in range(0, JOBS, 1000):
             app.enqueue_many("noop", [{"i": i} for i in range(start, start + 1000)])
     env = {**os.environ, "JOBQ_URL": shared_url, "PYTHONPATH": str(tmp_path), "JOBQ_LOG_LEVEL": "warning"}
-    worker = subprocess.Popen(  # noqa: S603 — our own command
+    worker = subprocess.Popen(
         [str(JOBQ), "--app", "memapp:app", "worker", "--burst"], env=env, cwd=tmp_path, stderr=subprocess.PIPE
     )
     assert worker.stderr is not None
