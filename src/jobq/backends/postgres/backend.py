@@ -21,11 +21,10 @@ from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-from psycopg import ClientCursor
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
-from jobq.backends.postgres.connection import SQL_LAZY_COMMIT, Connection, Database, Durability, storage_error
+from jobq.backends.postgres.connection import Connection, Database, Durability, storage_error
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
@@ -189,23 +188,18 @@ class PostgresBackend(SQLStore):
     def _ack_and_claim(
         self, acks: Sequence[Succeeded], *, worker: str, queue: str, limit: int, lease: float, now: float, durable: bool
     ) -> tuple[list[bool], list[ClaimedJob]]:
-        """A worker's hot path in one round trip: its statements sent as one text, which the server runs as one
-        transaction (bound on this side: the extended protocol takes one statement at a time)."""
-        statements = [SQL_LAZY_COMMIT] if not durable and self._db.waits_for_flush else []
-        statements += [SQL["ack"]] if acks else []
-        statements.append(SQL["claim"])
-        params = {
-            **(_ack_values(acks) if acks else {}),
-            "worker": worker, "queue": queue, "limit": limit, "now": now, "lease_ends_in": from_now(now + lease),
-        }  # fmt: skip
+        """A worker's hot path in one round trip: a pipeline of prepared statements that the server runs as one
+        transaction (everything up to the pipeline's one Sync message), each planned once per connection."""
+        params = {"worker": worker, "queue": queue, "limit": limit, "now": now, "lease_ends_in": from_now(now + lease)}
         with self._db.connection() as conn:
-            cursor = ClientCursor(conn, row_factory=dict_row)
-            cursor.execute(";\n".join(statement.rstrip().rstrip(";") for statement in statements), params)
-            results = [cursor.fetchall()]
-            while cursor.nextset():
-                results.append(cursor.fetchall())
-        applied = _applied(acks, [(row["id"], row["token"]) for row in results[-2]]) if acks else []
-        return applied, claimed(results[-1])
+            with conn.pipeline():
+                lazy = not durable and self._db.waits_for_flush
+                conn.execute(SQL_HOT_PATH_LAZY if lazy else SQL_HOT_PATH, prepare=True)
+                acked = conn.execute(SQL["ack"], _ack_values(acks), prepare=True) if acks else None
+                claim = conn.cursor(row_factory=dict_row)
+                claim.execute(SQL["claim"], params, prepare=True)
+            applied = _applied(acks, acked.fetchall()) if acked is not None else []
+            return applied, claimed(claim.fetchall())
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
         """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
@@ -326,6 +320,16 @@ def _claim(
         take=lambda queue, n: dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": n}),
     )  # fmt: skip
 
+
+_GENERIC_PLANS = (
+    "set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
+    "set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
+)
+SQL_HOT_PATH = f"SELECT {_GENERIC_PLANS}"
+"""The hot path's statements get one plan per connection, not one per round: planning them cost more than
+running them (and the planner reads index pages to estimate, past every entry earlier claims left dead). The
+plan must walk the indexes: one made while the queue was small must not scan and sort it once it is long."""
+SQL_HOT_PATH_LAZY = f"SELECT {_GENERIC_PLANS}, set_config('synchronous_commit', 'off', true)"
 
 _STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release"}
 
