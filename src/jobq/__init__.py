@@ -4,6 +4,8 @@ from jobq.alerting import Alerting
 from jobq.app import App
 from jobq.audit import AuditEntry
 from jobq.classify import Classifier, Decision, Policy
+from jobq.control import CancelCount
+from jobq.current import CurrentJob, current_job
 from jobq.dlq import DeadLetterQueue, Page, ReplayReport, ReplayResult
 from jobq.errors import (
     AlreadyReplayed,
@@ -18,7 +20,18 @@ from jobq.errors import (
     UnknownTask,
     WorkerLost,
 )
-from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, ErrorClass, Job, JobId, JobStatus, Resolution
+from jobq.job import (
+    AttemptError,
+    DeadLetter,
+    DeadLetterGroup,
+    ErrorClass,
+    Job,
+    JobId,
+    JobStatus,
+    PausedQueue,
+    Resolution,
+)
+from jobq.periodic import PeriodicStatus, Schedule
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
 from jobq.redrive import Redrive, RedriveOutcome
@@ -37,7 +50,9 @@ __all__ = [
     "AttemptError",
     "AuditEntry",
     "Backoff",
+    "CancelCount",
     "Classifier",
+    "CurrentJob",
     "DeadLetter",
     "DeadLetterGroup",
     "DeadLetterQueue",
@@ -52,7 +67,9 @@ __all__ = [
     "JobqError",
     "NotFound",
     "Page",
+    "PausedQueue",
     "PayloadError",
+    "PeriodicStatus",
     "Permanent",
     "Policy",
     "Quota",
@@ -64,6 +81,7 @@ __all__ = [
     "ReplayResult",
     "Resolution",
     "Retry",
+    "Schedule",
     "StorageError",
     "Task",
     "Thresholds",
@@ -72,4 +90,5 @@ __all__ = [
     "WorkerLost",
     "WorkerSummary",
     "__version__",
+    "current_job",
 ]

@@ -37,6 +37,7 @@ from jobq.backends.store.claims import claim_in_order, claimed
 from jobq.backends.store.dead_lettering import dead_letter
 from jobq.clock import Clock
 from jobq.job import (
+    Cancelled,
     ClaimedJob,
     DeadLettered,
     ExpiredLease,
@@ -233,7 +234,8 @@ class PostgresBackend(SQLStore):
             else:
                 queues = self._apply_each(conn, batch)
                 applied += [queue is not None for queue in queues]
-                requeued.update(queue for queue in queues if queue is not None)
+                if kind is not Cancelled:  # a cancelled job is not queued again: no worker to wake
+                    requeued.update(queue for queue in queues if queue is not None)
         if requeued:
             conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
         if tally:
@@ -327,7 +329,7 @@ def _claim(
     )  # fmt: skip
 
 
-_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release"}
+_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release", Cancelled: "cancel_running"}
 
 
 def _outcome_values(outcome: Outcome) -> dict[str, Any]:
@@ -338,6 +340,8 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
             return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
         case Released():
             return lease
+        case Cancelled(at=at):
+            return {**lease, "at": at}
     raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 
 

@@ -78,7 +78,9 @@ _DLQ_STATS = _object({
     "pruned": {**COUNT, "description": "Dead letters the DLQ's quota archived and deleted."},
     "recovery": _object({name: COUNT for name in ("total_in_recovery", "pending_recovery", "recovered", "abandoned")}),
 })  # fmt: skip
-_QUEUE_COUNTS = _object({state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead")})
+_QUEUE_COUNTS = _object(
+    {state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")}
+)
 
 _FAILURE = _object({
     "id": STRING, "job_id": STRING, "task": STRING, "queue": STRING, "tenant": MAYBE_STRING,
@@ -107,7 +109,8 @@ _AUDIT_ENTRY = _object({
     "id": STRING, "dead_letter_id": {**MAYBE_STRING, "description": "Null for a purge."}, "at": TIME,
     "action": {"enum": list(AUDIT_ACTIONS)}, "by": MAYBE_STRING,
     "detail": {"type": "object", "description": "A replay: job_id, force, redrive_id, and original_payload and "
-               "payload when edited. An abandon: note. A purge: count and filters."},
+               "payload when edited. An abandon: note. A purge: count and filters. A cancel: job_id and was (queued "
+               "or running), or by filter: filters, cancelled and stopping."},
 })  # fmt: skip
 
 _OUTCOMES = list(BULK_OUTCOMES)
@@ -130,6 +133,7 @@ COMPONENTS: dict[str, Schema] = {
         "queues": {"type": "object", "additionalProperties": _QUEUE_COUNTS},
         "by_class": _object({name: COUNT for name in ERROR_CLASSES}),
         "hooks": _object({state: COUNT for state in ("pending", "delivered", "failed")}),
+        "paused": {"type": "array", "items": STRING, "description": "The queues no worker claims from now."},
     }),
     "Failure": _FAILURE,
     "BulkReport": _object({
