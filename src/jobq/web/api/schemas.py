@@ -31,6 +31,7 @@ MAYBE_STRING: Schema = {"type": ["string", "null"]}
 MAYBE_TIME: Schema = {"anyOf": [TIME, {"type": "null"}]}
 INTEGER: Schema = {"type": "integer"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
+BOOLEAN: Schema = {"type": "boolean"}
 CURSOR: Schema = {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last."}
 
 _ATTEMPT_ERROR = _object({
@@ -118,7 +119,21 @@ _BULK_RESULT = _object(
     {"dead_letter_id": STRING, "outcome": {"enum": _OUTCOMES}, "job_id": MAYBE_STRING}, optional=("job_id",)
 )
 
+_QUEUE = _object({
+    "queue": STRING, **{state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")},
+    "paused": {"type": "boolean"}, "paused_at": MAYBE_TIME, "paused_by": MAYBE_STRING,
+})  # fmt: skip
+_PERIODIC = _object({
+    "name": STRING, "task": STRING, "schedule": {**STRING, "description": "A cron expression (and its zone) or "
+                                                "an interval."},
+    "missed": {"enum": ["latest", "skip"]}, "args": {"type": "array"}, "kwargs": {"type": "object"},
+    "last_run": MAYBE_TIME, "last_job": MAYBE_STRING, "last_status": {"enum": [*JOB_STATUSES, None]},
+    "next_run": TIME,
+})  # fmt: skip
+
 COMPONENTS: dict[str, Schema] = {
+    "Queue": _QUEUE,
+    "Periodic": _PERIODIC,
     "AttemptError": _ATTEMPT_ERROR,
     "DeadLetter": _object(_DEAD_LETTER_FULL),
     "DeadLetterListed": {
