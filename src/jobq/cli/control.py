@@ -7,7 +7,7 @@ import click
 
 from jobq.cli.bulk import confirm, say
 from jobq.cli.context import Context
-from jobq.cli.options import Safety, json_option, option, safety_options
+from jobq.cli.options import Safety, by_option, json_option, option, safety_options
 from jobq.cli.output import echo_json, show, table, text, timestamp
 from jobq.errors import JobqError
 from jobq.serialize import periodic_to_dict, queues_to_list
@@ -18,7 +18,7 @@ from jobq.serialize import periodic_to_dict, queues_to_list
 @option("--task", help="Every job of this task.")
 @option("--queue", help="Every job of this queue.")
 @option("--tenant", help="Every job of this tenant.")
-@option("--by", help="Your name, for the audit log.")
+@by_option
 @safety_options
 @json_option
 @click.pass_obj
@@ -78,7 +78,7 @@ def list_queues(ctx: Context) -> None:
 
 @queues.command()
 @click.argument("name")
-@option("--by", help="Your name, shown beside the pause.")
+@by_option
 @json_option
 @click.pass_obj
 def pause(ctx: Context, name: str, by: str | None) -> None:
