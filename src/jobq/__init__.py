@@ -4,6 +4,8 @@ from jobq.alerting import Alerting
 from jobq.app import App
 from jobq.audit import AuditEntry
 from jobq.classify import Classifier, Decision, Policy
+from jobq.control import CancelCount
+from jobq.current import CurrentJob, current_job
 from jobq.dlq import DeadLetterQueue, Page, ReplayReport, ReplayResult
 from jobq.errors import (
     AlreadyReplayed,
@@ -19,7 +21,18 @@ from jobq.errors import (
     UnknownTask,
     WorkerLost,
 )
-from jobq.job import AttemptError, DeadLetter, DeadLetterGroup, ErrorClass, Job, JobId, JobStatus, Resolution
+from jobq.job import (
+    AttemptError,
+    DeadLetter,
+    DeadLetterGroup,
+    ErrorClass,
+    Job,
+    JobId,
+    JobStatus,
+    PausedQueue,
+    Resolution,
+)
+from jobq.periodic import PeriodicStatus, Schedule
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
 from jobq.redrive import Redrive, RedriveOutcome
@@ -38,7 +51,9 @@ __all__ = [
     "AttemptError",
     "AuditEntry",
     "Backoff",
+    "CancelCount",
     "Classifier",
+    "CurrentJob",
     "DeadLetter",
     "DeadLetterGroup",
     "DeadLetterQueue",
@@ -54,7 +69,9 @@ __all__ = [
     "NotFound",
     "OptionError",
     "Page",
+    "PausedQueue",
     "PayloadError",
+    "PeriodicStatus",
     "Permanent",
     "Policy",
     "Quota",
@@ -66,6 +83,7 @@ __all__ = [
     "ReplayResult",
     "Resolution",
     "Retry",
+    "Schedule",
     "StorageError",
     "Task",
     "Thresholds",
@@ -74,4 +92,5 @@ __all__ = [
     "WorkerLost",
     "WorkerSummary",
     "__version__",
+    "current_job",
 ]

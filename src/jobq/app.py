@@ -12,13 +12,15 @@ from jobq.alerting import Alerting
 from jobq.backends import DEFAULT_URL, open_backend
 from jobq.backends.contract import Backend, JobFilter
 from jobq.classify import Classifier, Policy
-from jobq.clock import Clock, system_clock
+from jobq.clock import Clock, system_clock, to_datetime
+from jobq.control import CancelCount, Controls
 from jobq.dlq import DeadLetterQueue
 from jobq.enqueue_options import Delay, check_names, check_numbers, due_time
 from jobq.errors import JobqError
 from jobq.hooks import Hooks
-from jobq.job import Job, JobId, JobStatus, NewJob, new_ids
+from jobq.job import Job, JobId, JobStatus, NewJob, PausedQueue, new_ids
 from jobq.payload import encode as encode_payload
+from jobq.periodic import Missed, PeriodicStatus, Schedule, new_schedule, statuses
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
 from jobq.redact import Redactor
@@ -28,6 +30,8 @@ from jobq.tally import Metrics, read_back
 from jobq.task import ExceptionTypes, Task, TaskOptions
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from jobq.worker import WorkerSummary
 
 P = ParamSpec("P")
@@ -78,11 +82,17 @@ class App:
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}
+        self.schedules: dict[str, Schedule] = {}
+        """Periodic schedules by name (``@app.periodic``); every worker of this app enqueues their ticks."""
         self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers)
         self._backend_options = {"durability": durability, "busy_timeout": busy_timeout}
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self._wakers: list[Callable[[], None]] = []
+        self._controls = Controls(
+            lambda: self.backend, clock=clock, wake=self._wake_workers,
+            queues=lambda: {task.options.queue for task in self.tasks.values()},
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<jobq.App {self.url}>"
@@ -168,6 +178,35 @@ class App:
             return task
 
         return register if fn is None else register(fn)
+
+    def periodic(
+        self,
+        schedule: str | timedelta,
+        *,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        tz: str | tzinfo | None = None,
+        name: str | None = None,
+        missed: Missed = "latest",
+    ) -> Callable[[Task[P, R]], Task[P, R]]:
+        """Run a task by itself on a schedule: a cron expression (in ``tz``, UTC by default) or a ``timedelta``.
+
+        Stack it above ``@app.task``. Each tick is enqueued once, whatever the number of workers; ticks missed
+        while no worker ran: the latest is enqueued (``missed="latest"``) or none (``missed="skip"``).
+        ``name`` tells two schedules of one task apart (default: the task's name).
+        """
+
+        def register(task: Task[P, R]) -> Task[P, R]:
+            if not isinstance(task, Task):
+                raise TypeError("@app.periodic goes above @app.task: it schedules a task, not a plain function")
+            checked = new_schedule(schedule, task=task.name, name=name, args=args, kwargs=kwargs, tz=tz, missed=missed)
+            if checked.name in self.schedules:
+                raise JobqError(f"a periodic schedule named {checked.name!r} exists: pass name= to tell them apart")
+            self._new_jobs(task.name, [(checked.args, checked.kwargs)])  # bad arguments fail here, not at a tick
+            self.schedules[checked.name] = checked
+            return task
+
+        return register
 
     # -- producing ---------------------------------------------------------------------------------
 
@@ -286,7 +325,7 @@ class App:
         return self.backend.list_jobs(where, limit=limit, cursor=None if cursor is None else JobId(cursor))
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Jobs by queue and state: ``{queue: {queued, scheduled, running, succeeded, dead}}``.
+        """Jobs by queue and state: ``{queue: {queued, scheduled, running, succeeded, dead, cancelled}}``.
 
         One grouped query and nothing else (no DLQ summary, no hook counts): cheap enough for an autoscaler
         or a health check to poll. ``scheduled`` counts queued jobs not due yet.
@@ -294,8 +333,11 @@ class App:
         return queue_stats(self.backend, now=self.clock())
 
     def stats(self) -> dict[str, Any]:
-        """Counts of the queue and the DLQ, in the shape of SPEC section 3, and hook deliveries by state."""
-        return {**self.dlq.stats(), "queues": self.counts(), "hooks": hook_stats(self.backend.outbox_counts())}
+        """Counts of the queue and the DLQ, in the shape of SPEC section 3, hook deliveries by state, and the
+        names of the paused queues (``paused``)."""
+        paused = sorted(pause.queue for pause in self.paused_queues())
+        return {**self.dlq.stats(), "queues": self.counts(), "hooks": hook_stats(self.backend.outbox_counts()),
+                "paused": paused}  # fmt: skip
 
     def metrics(self) -> Metrics:
         """Every worker's counters (processed, succeeded, failed, dead_lettered, replayed) and histograms
@@ -322,6 +364,48 @@ class App:
             raise ValueError(f"clear takes statuses among {', '.join(sorted(allowed))}, not {list(statuses)!r}")
         before = self.clock() - older_than.total_seconds() if older_than is not None else None
         return self.backend.delete_jobs(statuses, finished_before=before)
+
+    def periodic_status(self) -> list[PeriodicStatus]:
+        """Each periodic schedule with its last run (as recorded in the database) and its next."""
+        last = self.backend.last_ticks() if self.schedules else {}
+        return statuses(list(self.schedules.values()), last, now=self.clock())
+
+    def tick_job(self, schedule: Schedule, tick: float) -> NewJob:
+        """The job of one tick of a schedule, due at the tick."""
+        (job,) = self._new_jobs(schedule.task, [(schedule.args, schedule.kwargs)], run_at=to_datetime(tick))
+        return job
+
+    # -- controlling -------------------------------------------------------------------------------
+
+    def cancel(self, job_id: str, *, by: str | None = None) -> bool:
+        """Cancel a job: a queued one at once (state ``cancelled``), a running one is asked to stop (an ``async``
+        handler is cancelled, a ``def`` one sees ``jobq.current_job().cancelled``). True when either happened,
+        False when the job had finished; NotFound for an unknown id. Written to the audit log."""
+        return self._controls.cancel(job_id, by=by)
+
+    def cancel_many(
+        self,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        by: str | None = None,
+    ) -> CancelCount:
+        """Cancel every job that matches (queued: at once; running: asked to stop); at least one filter."""
+        return self._controls.cancel_many(task=task, queue=queue, tenant=tenant, key=key, by=by)
+
+    def pause(self, queue: str, *, by: str | None = None) -> bool:
+        """Stop every worker claiming from ``queue`` (running jobs finish); False when paused already."""
+        return self._controls.pause(queue, by=by)
+
+    def resume(self, queue: str) -> bool:
+        """Let workers claim from ``queue`` again; False when it was not paused."""
+        return self._controls.resume(queue)
+
+    def paused_queues(self) -> list[PausedQueue]:
+        """The queues paused now, with when and by whom."""
+        return self._controls.paused()
 
     # -- working -----------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The dead letters' audit trail: every replay and abandon, kept after the letter itself moved on."""
+"""The audit trail: every replay and abandon of a dead letter, kept after the letter itself moved on, and every
+cancel of a job."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any, Literal
 
 from jobq.job import DeadLetterId
 
-AuditAction = Literal["replayed", "abandoned", "purged"]
-AUDIT_ACTIONS: tuple[AuditAction, ...] = ("replayed", "abandoned", "purged")
+AuditAction = Literal["replayed", "abandoned", "purged", "cancelled"]
+AUDIT_ACTIONS: tuple[AuditAction, ...] = ("replayed", "abandoned", "purged", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +27,5 @@ class AuditEntry:
     """Who made it, as the caller named them (None: not said, e.g. the recovery queue)."""
     detail: Mapping[str, Any] = field(default_factory=dict)
     """A replay: ``job_id``, ``force``, ``redrive_id`` (None by hand), and for edit-then-replay both
-    ``original_payload`` and ``payload``. An abandon: ``note``. A purge: ``count`` and the ``filters``."""
+    ``original_payload`` and ``payload``. An abandon: ``note``. A purge: ``count`` and the ``filters``. A cancel
+    (no letter): ``job_id`` and what it was (``queued`` or ``running``), or, by filter, ``count`` and ``filters``."""

@@ -12,8 +12,8 @@ from typing import Any, Literal, NewType
 JobId = NewType("JobId", str)
 DeadLetterId = NewType("DeadLetterId", str)
 
-JobStatus = Literal["queued", "running", "succeeded", "dead"]
-JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "dead")
+JobStatus = Literal["queued", "running", "succeeded", "dead", "cancelled"]
+JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "dead", "cancelled")
 
 ErrorClass = Literal["recoverable", "user_error", "system_error", "unknown"]
 ERROR_CLASSES: tuple[ErrorClass, ...] = ("recoverable", "user_error", "system_error", "unknown")
@@ -221,7 +221,30 @@ class Released:
     lease: Lease
 
 
-Outcome = Succeeded | RetryLater | DeadLettered | Released
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """Outcome: an operator cancelled the job while it ran, and its handler stopped; kept as ``cancelled``, never
+    charged as a failure nor dead-lettered."""
+
+    lease: Lease
+    at: float
+
+
+Outcome = Succeeded | RetryLater | DeadLettered | Released | Cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class PausedQueue:
+    """A queue no worker claims from until it is resumed."""
+
+    queue: str
+    paused_at: datetime
+    paused_by: str | None = None
+
+
+CancelResult = Literal["cancelled", "stopping", "finished", "missing"]
+"""What cancelling one job did: cancelled at once (it was queued), asked to stop (running), nothing (it had
+finished), or nothing (no such job)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,12 @@ from jobq.job import (
     ErrorClass,
     Job,
     JobId,
+    PausedQueue,
     Payload,
     Resolution,
 )
 from jobq.payload import accept as accept_payload
+from jobq.periodic import PeriodicStatus
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -46,6 +48,31 @@ def _plain(value: Any) -> Any:
 
 def _record(record: Any) -> dict[str, Any]:
     return {name: _plain(getattr(record, name)) for name in _field_names(type(record))}
+
+
+def periodic_to_dict(status: PeriodicStatus) -> dict[str, Any]:
+    """A periodic schedule with its last and next run."""
+    schedule = status.schedule
+    return {
+        "name": schedule.name, "task": schedule.task, "schedule": str(schedule), "missed": schedule.missed,
+        "args": _plain(list(schedule.args)), "kwargs": _plain(dict(schedule.kwargs)),
+        "last_run": _plain(status.last_run), "last_job": status.last_job, "last_status": status.last_status,
+        "next_run": _plain(status.next_run),
+    }  # fmt: skip
+
+
+def queues_to_list(
+    counts: dict[str, dict[str, int]], paused: list[PausedQueue], known: set[str]
+) -> list[dict[str, Any]]:
+    """Every queue (with jobs, paused, or used by a task), its counts and its pause, by name."""
+    pauses = {pause.queue: pause for pause in paused}
+    zero = dict.fromkeys(("queued", "scheduled", "running", "succeeded", "dead", "cancelled"), 0)
+    return [
+        {"queue": name, **zero, **counts.get(name, {}), "paused": name in pauses,
+         "paused_at": _plain(pauses[name].paused_at) if name in pauses else None,
+         "paused_by": pauses[name].paused_by if name in pauses else None}
+        for name in sorted({*counts, *pauses, *known})
+    ]  # fmt: skip
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:

@@ -23,14 +23,23 @@ JOB_KEYS = {
 
 def test_stats_json_has_the_spec_shape_and_counts(shop: Shop) -> None:
     stats = shop.json("stats")
-    assert set(stats) == {"dlq", "queues", "by_class", "hooks"}
+    assert set(stats) == {"dlq", "queues", "by_class", "hooks", "paused"}
     assert stats["hooks"] == {"pending": 0, "delivered": 0, "failed": 0}
     assert stats["dlq"] == {
         "total_failed": 9, "permanent_failures": 7, "last_24h": 7, "avg_retries": 2.11, "pruned": 0,
         "recovery": {"total_in_recovery": 2, "pending_recovery": 2, "recovered": 0, "abandoned": 0},
     }  # fmt: skip
     assert stats["by_class"] == {"recoverable": 2, "user_error": 2, "system_error": 2, "unknown": 3}
-    assert stats["queues"] == {"default": {"queued": 0, "scheduled": 1, "running": 0, "succeeded": 1, "dead": 6}}
+    assert stats["queues"] == {
+        "default": {
+            "queued": 0,
+            "scheduled": 1,
+            "running": 0,
+            "succeeded": 1,
+            "dead": 6,
+            "cancelled": 0,
+        }
+    }
 
 
 def test_stats_as_tables(shop: Shop) -> None:

@@ -178,7 +178,7 @@ def test_next_due_and_counts(backend: Backend) -> None:
     assert backend.next_due(queue="b") == NOW + 10
     claim(backend, 1, queue="a")
     counts = backend.job_counts(now=NOW)
-    assert counts["a"] == {"queued": 0, "scheduled": 1, "running": 1, "succeeded": 0, "dead": 0}
+    assert counts["a"] == {"queued": 0, "scheduled": 1, "running": 1, "succeeded": 0, "dead": 0, "cancelled": 0}
     assert counts["b"]["scheduled"] == 1
 
 

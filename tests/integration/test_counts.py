@@ -41,8 +41,8 @@ def test_counts_gives_each_queue_every_state_including_running_and_scheduled(app
         gate.set()
         worker.join(10)
     assert counts == {
-        "sms": {"queued": 1, "scheduled": 1, "running": 0, "succeeded": 1, "dead": 1},
-        "slow": {"queued": 0, "scheduled": 0, "running": 1, "succeeded": 0, "dead": 0},
+        "sms": {"queued": 1, "scheduled": 1, "running": 0, "succeeded": 1, "dead": 1, "cancelled": 0},
+        "slow": {"queued": 0, "scheduled": 0, "running": 1, "succeeded": 0, "dead": 0, "cancelled": 0},
     }
     assert app.stats()["queues"] == app.counts()  # the stats() shape is built on the same call
 

@@ -283,11 +283,12 @@ def test_stats_have_the_spec_shape_and_true_numbers(url: str, block_once: BlockO
                 },
             },
             "queues": {
-                "default": {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 2, "dead": 5},
-                "other": {"queued": 2, "scheduled": 1, "running": 0, "succeeded": 0, "dead": 0},
-                "busy": {"queued": 0, "scheduled": 0, "running": 1, "succeeded": 0, "dead": 0},
+                "default": {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 2, "dead": 5, "cancelled": 0},
+                "other": {"queued": 2, "scheduled": 1, "running": 0, "succeeded": 0, "dead": 0, "cancelled": 0},
+                "busy": {"queued": 0, "scheduled": 0, "running": 1, "succeeded": 0, "dead": 0, "cancelled": 0},
             },
             "by_class": {"recoverable": 1, "user_error": 3, "system_error": 1, "unknown": 1},
             "hooks": {"pending": 0, "delivered": 0, "failed": 0},
+            "paused": [],
         }
         assert statistics.mean(letter.attempts for letter in app.dlq.list()) == pytest.approx(2.0)

@@ -92,7 +92,7 @@ def test_delayed_and_scheduled_jobs_run_only_when_due_and_burst_does_not_wait(ur
         assert work(app).succeeded == 1
         assert ran == ["now"]
         assert app.stats()["queues"]["default"] == {
-            "queued": 0, "scheduled": 2, "running": 0, "succeeded": 1, "dead": 0
+            "queued": 0, "scheduled": 2, "running": 0, "succeeded": 1, "dead": 0, "cancelled": 0
         }  # fmt: skip
         assert seconds(get_job(app, delayed).run_at) == pytest.approx(clock.now + 60)
 

@@ -117,7 +117,7 @@ def test_two_worker_processes_drain_a_queue_running_every_job_exactly_once(
     print(f"\njobs per worker process: {sorted(by_pid.values())}")
     assert set(by_pid) == {worker.pid for worker in workers}, f"both workers took part: {by_pid}"
     assert producer.stats()["queues"]["default"] == {
-        "queued": 0, "scheduled": 0, "running": 0, "succeeded": count, "dead": 0
+        "queued": 0, "scheduled": 0, "running": 0, "succeeded": count, "dead": 0, "cancelled": 0
     }  # fmt: skip
     jobs = producer.list_jobs(limit=count + 1)
     assert {job.id for job in jobs} == set(ids)

@@ -97,3 +97,11 @@ def test_letters_pruned_by_the_quota_show_in_their_counter(live: Live, tmp_path:
     assert enforce_quota(live.app.backend, jobq.Quota(tmp_path, max_letters=stored - 2), clock=live.app.clock) == 2
     pruned = scrape(live)["jobq_dlq_pruned"]
     assert sum(value for (sample, _), value in pruned.items() if sample == "jobq_dlq_pruned_total") == 2
+
+
+def test_a_paused_queue_is_gauged_until_resumed(live: Live) -> None:
+    assert scrape(live)["jobq_queue_paused"] == {}
+    live.app.pause("default")
+    assert scrape(live)["jobq_queue_paused"] == {("jobq_queue_paused", (("queue", "default"),)): 1}
+    live.app.resume("default")
+    assert scrape(live)["jobq_queue_paused"] == {}

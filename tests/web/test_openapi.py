@@ -68,4 +68,4 @@ def test_every_operation_documents_its_errors(live: Live) -> None:
             for status, response in responses.items():
                 if int(status) >= 400:
                     assert list(response["content"]) == ["application/problem+json"], (path, status)
-    assert len(names) == len(set(names)) == 27
+    assert len(names) == len(set(names)) == 33

@@ -38,8 +38,15 @@ def test_health_answers_without_a_token(shared_reader: Live) -> None:
 def test_stats_is_the_stats_shape_of_the_spec(reader: httpx.Client, shared_reader: Live) -> None:
     stats = reader.get("/api/stats").json()
     assert stats == shared_reader.app.stats()
-    assert set(stats) == {"dlq", "queues", "by_class", "hooks"}  # SPEC's keys, and hook deliveries by state
-    assert stats["queues"]["default"] == {"queued": 0, "scheduled": 1, "running": 0, "succeeded": 1, "dead": 6}
+    assert set(stats) == {"dlq", "queues", "by_class", "hooks", "paused"}  # SPEC's keys, and hook deliveries by state
+    assert stats["queues"]["default"] == {
+        "queued": 0,
+        "scheduled": 1,
+        "running": 0,
+        "succeeded": 1,
+        "dead": 6,
+        "cancelled": 0,
+    }
     assert stats["by_class"] == {"recoverable": 1, "user_error": 3, "system_error": 2, "unknown": 1}
 
 

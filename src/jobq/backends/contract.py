@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from jobq.audit import AuditEntry
 from jobq.job import (
+    CancelResult,
     ClaimedJob,
     DeadLetter,
     DeadLetterGroup,
@@ -25,8 +26,10 @@ from jobq.job import (
     NewJob,
     OutboxEntry,
     Outcome,
+    PausedQueue,
     Resolution,
 )
+from jobq.periodic import LastTick
 from jobq.redrive import Redrive, RedriveId, RedriveOutcome, RedriveState
 from jobq.tally import Key as TallyKey
 
@@ -130,6 +133,10 @@ class QueueStore(Protocol):
         """Renew leases; returns the ones this worker no longer holds."""
         ...
 
+    def cancels_requested(self, leases: Sequence[Lease]) -> list[Lease]:
+        """Of these running jobs, the ones an operator asked to stop (one read, however many leases)."""
+        ...
+
     def expired(self, *, now: float, limit: int) -> list[ExpiredLease]:
         """Running jobs whose lease ran out before ``now``."""
         ...
@@ -167,6 +174,50 @@ class JobReader(Protocol):
 
     def delete_jobs(self, statuses: Sequence[JobStatus], *, finished_before: float | None) -> int:
         """Delete jobs in these states (finished before a time, when given); returns how many."""
+        ...
+
+
+class QueueControl(Protocol):
+    """What operators change in the main queue: cancel jobs, pause and resume queues."""
+
+    def cancel_job(self, job_id: JobId, *, now: float, audit: AuditEntry | None = None) -> CancelResult:
+        """Cancel a queued job at once, or ask a running one to stop; ``audit`` is written in the same transaction
+        when either happened."""
+        ...
+
+    def cancel_jobs(self, where: JobFilter, *, now: float, audit: AuditEntry | None = None) -> tuple[int, int]:
+        """Cancel the matching queued jobs and ask the matching running ones to stop, with one ``audit`` entry
+        (its detail gets both counts); returns ``(cancelled, stopping)``."""
+        ...
+
+    def pause_queue(self, queue: str, *, now: float, by: str | None) -> bool:
+        """Stop every worker claiming from ``queue``; False when it was paused already."""
+        ...
+
+    def resume_queue(self, queue: str) -> bool:
+        """Let workers claim from ``queue`` again (and wake them); False when it was not paused."""
+        ...
+
+    def paused_queues(self) -> list[PausedQueue]:
+        """Every paused queue, by name."""
+        ...
+
+    def queue_known(self, queue: str) -> bool:
+        """Does ``queue`` have jobs (of any state), or is it paused?"""
+        ...
+
+
+class PeriodicStore(Protocol):
+    """What periodic schedules need: each tick enqueued once, whatever the number of workers."""
+
+    def enqueue_ticks(self, ticks: Sequence[tuple[str, float, NewJob]], *, now: float, keep: float) -> list[JobId]:
+        """For each ``(schedule, tick, job)``, in one transaction: record the tick and enqueue its job, unless that
+        tick (or a later one of the schedule) is recorded already. Ticks older than ``keep`` seconds before each
+        new one are forgotten (never a schedule's latest). Returns the ids of the jobs enqueued."""
+        ...
+
+    def last_ticks(self) -> dict[str, LastTick]:
+        """Each schedule's latest recorded tick, with its job's state."""
         ...
 
 
@@ -342,15 +393,16 @@ class AlertStore(DeadLetterStore, ChoreStore, Protocol):
     """What raising alerts needs: the dead letters' counts and groups, and the storms on record."""
 
 
-class WorkerChoreStore(AlertStore, OutboxStore, Protocol):
-    """What a worker's chores need: the outbox to deliver, alerts to raise, the DLQ quota to keep."""
+class WorkerChoreStore(AlertStore, OutboxStore, PeriodicStore, Protocol):
+    """What a worker's chores need: the outbox to deliver, alerts to raise, the DLQ quota to keep, periodic ticks
+    to enqueue."""
 
 
 class WorkerStore(QueueStore, WorkerChoreStore, Protocol):
     """What a worker needs: its queue, and the chores it does besides running jobs."""
 
 
-class Backend(QueueStore, JobReader, DlqStore, WorkerChoreStore, Protocol):
+class Backend(QueueStore, JobReader, QueueControl, DlqStore, WorkerChoreStore, Protocol):
     """A whole database behind jobq."""
 
     url: str

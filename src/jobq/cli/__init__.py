@@ -12,6 +12,7 @@ from jobq.cli.check import check
 from jobq.cli.clear import clear
 from jobq.cli.config import REDACT_TABLE, default_map, load_settings
 from jobq.cli.context import Context, fail
+from jobq.cli.control import cancel, periodic, queues
 from jobq.cli.demo import demo
 from jobq.cli.dlq import dlq
 from jobq.cli.enqueue import enqueue
@@ -69,8 +70,10 @@ def cli(
                       redact_config=redact_config)  # fmt: skip
 
 
-for command in (worker, enqueue, stats, jobs, dlq, clear, recover, check, serve, migrate, demo):
+for command in (worker, enqueue, stats, jobs, dlq, clear, recover, check, serve, migrate, demo, queues, periodic):
     cli.add_command(command)
+cli.add_command(cancel)  # `jobq cancel ID`, as `jobq jobs cancel ID`
+cli.add_command(queues, name="queue")  # `jobq queue pause NAME`, as `jobq queues pause NAME`
 
 
 def _globals_everywhere(group: click.Group) -> None:

@@ -100,12 +100,15 @@ def show_stats(stats: dict[str, Any]) -> None:
     classes = table(*stats["by_class"], title="Dead letters by class")
     classes.add_row(*(text(f"{count:,}", CLASS_STYLES.get(name, "")) for name, count in stats["by_class"].items()))
     show(classes)
-    states_order = ("queued", "scheduled", "running", "succeeded", "dead")
-    queues = table("queue", *states_order, title="Queues")
-    for name, counts in sorted(stats["queues"].items()):
-        queues.add_row(text(name), *(text(f"{counts.get(state, 0):,}") for state in states_order))
-    if not stats["queues"]:
-        queues.add_row(text("(no jobs)", "dim"), *("" for _ in states_order))
+    states_order = ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")
+    queues = table("queue", *states_order, "paused", title="Queues")
+    paused = set(stats.get("paused", ()))
+    for name in sorted({*stats["queues"], *paused}):
+        counts = stats["queues"].get(name, {})
+        queues.add_row(text(name), *(text(f"{counts.get(state, 0):,}") for state in states_order),
+                       text("paused", "bold yellow") if name in paused else text(""))  # fmt: skip
+    if not stats["queues"] and not paused:
+        queues.add_row(text("(no jobs)", "dim"), *("" for _ in states_order), "")
     show(queues)
     hooks = table("pending", "delivered", "failed", title="Hook deliveries")
     hooks.add_row(*(text(f"{stats['hooks'][state]:,}") for state in ("pending", "delivered", "failed")))

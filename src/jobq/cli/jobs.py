@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from jobq.cli.context import Context
+from jobq.cli.control import cancel
 from jobq.cli.details import show_job
 from jobq.cli.listings import jobs_table
 from jobq.cli.options import job_filters, json_option, limit_option, no_redact_option
@@ -57,3 +58,6 @@ def inspect(ctx: Context, job_id: str) -> None:
         echo_json(job_json(job))
     else:
         show_job(job)
+
+
+jobs.add_command(cancel)

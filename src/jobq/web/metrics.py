@@ -7,7 +7,8 @@ Sources: gauges read from the queue (``jobq_jobs{queue,state}``, ``jobq_dead_let
 what workers tally in the database (``app.metrics()``): ``jobq_jobs_{processed,succeeded,failed,
 dead_lettered,replayed}_total{queue}``, ``jobq_dlq_pruned_total{queue}`` and the histograms
 ``jobq_job_duration_seconds{queue}`` and ``jobq_queue_wait_seconds{queue}`` (from due to started), and
-``jobq_hook_deliveries{state}``. A new source is one more function in ``SOURCES``.
+``jobq_hook_deliveries{state}``, and ``jobq_queue_paused{queue}`` (1 for each paused queue). A new source is one
+more function in ``SOURCES``.
 """
 
 from __future__ import annotations
@@ -89,7 +90,15 @@ def hook_gauges(app: App) -> Iterator[Metric]:
     yield gauge
 
 
-SOURCES: tuple[MetricSource, ...] = (job_gauges, dead_letter_gauges, worker_tallies, hook_gauges)
+def pause_gauges(app: App) -> Iterator[Metric]:
+    """``jobq_queue_paused{queue}``: 1 for each queue paused now (an alert rule can watch a pause left on)."""
+    gauge = GaugeMetricFamily("jobq_queue_paused", "1 for each paused queue.", labels=["queue"])
+    for pause in app.paused_queues():
+        gauge.add_metric([pause.queue], 1)
+    yield gauge
+
+
+SOURCES: tuple[MetricSource, ...] = (job_gauges, dead_letter_gauges, worker_tallies, hook_gauges, pause_gauges)
 
 
 class JobqCollector(Collector):

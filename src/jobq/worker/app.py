@@ -11,7 +11,8 @@ from jobq.classify import Classifier
 from jobq.clock import Clock
 from jobq.dlq import DeadLetterQueue
 from jobq.hooks import Hooks
-from jobq.job import DeadLetterId, JobId
+from jobq.job import DeadLetterId, JobId, NewJob
+from jobq.periodic import Schedule
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
 from jobq.redact import Redactor
@@ -32,6 +33,7 @@ class WorkerApp(Protocol):
     hooks: Hooks | None
     alerting: Alerting
     quota: Quota | None
+    schedules: dict[str, Schedule]
 
     @property
     def backend(self) -> WorkerStore: ...
@@ -40,6 +42,8 @@ class WorkerApp(Protocol):
     def dlq(self) -> DeadLetterQueue: ...
 
     def add_waker(self, wake: Callable[[], None]) -> Callable[[], None]: ...
+
+    def tick_job(self, schedule: Schedule, tick: float) -> NewJob: ...
 
 
 def replayer(app: WorkerApp) -> Callable[[DeadLetterId], JobId]:

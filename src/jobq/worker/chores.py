@@ -1,8 +1,9 @@
-"""What a worker does besides running jobs, from a thread of its own so that jobs never wait on it: deliver the
-outbox to the hooks, raise alerts, and keep the dead-letter queue within its quota.
+"""What a worker does besides running jobs, from a thread of its own so that jobs never wait on it: enqueue the
+ticks of periodic schedules, deliver the outbox to the hooks, raise alerts, and keep the dead-letter queue within
+its quota.
 
-Every worker does these; the database makes it safe (an outbox entry is claimed by one worker, an alert fires
-once, a pruned letter is archived once), so there is no extra daemon to run.
+Every worker does these; the database makes it safe (a tick is enqueued once, an outbox entry is claimed by one
+worker, an alert fires once, a pruned letter is archived once), so there is no extra daemon to run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from jobq.errors import StorageError
 from jobq.hooks import Hooks
 from jobq.outbox import BATCH, Outbox, deliver_due, deliver_last
 from jobq.quota import Quota, enforce_quota
+from jobq.worker.ticker import Ticker
 
 log = logging.getLogger("jobq.worker")
 
@@ -37,8 +39,13 @@ class Chores:
         hooks: Hooks | None,
         alerting: Alerting,
         quota: Quota | None,
+        ticker: Ticker | None = None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
+        self._ticker = ticker if ticker is not None and ticker.any else None
+        self._wake = wake
+        """Tells this process's worker that a tick's job was enqueued."""
         self._clock = clock
         self.hooks: Hooks | None = hooks if hooks is not None and hooks.sinks else None
         # Alerts travel through the hooks: with no sink to send them to, evaluating them would be wasted work.
@@ -53,11 +60,12 @@ class Chores:
     @property
     def any(self) -> bool:
         """Whether this worker has chores at all."""
-        return self.hooks is not None or self.quota is not None
+        return self.hooks is not None or self.quota is not None or self._ticker is not None
 
     def run(self, halt: threading.Event) -> None:
         """Do the chores as they come due until ``halt`` (which also cuts a batch of deliveries short)."""
         while not halt.is_set():
+            self._tick()
             self._shared_chores()
             deliver = partial(deliver_due, halt=halt)
             if self._outbox is None or _guarded("deliver hooks", deliver, self._outbox) != BATCH:
@@ -72,6 +80,11 @@ class Chores:
         self._shared_chores(every_chore=True)
         if self._outbox is not None:
             _guarded("deliver hooks", deliver_last, self._outbox)
+
+    def _tick(self) -> None:
+        """Enqueue the periodic ticks that came due (every round: the database keeps each tick to one worker)."""
+        if self._ticker is not None and _guarded("enqueue periodic ticks", self._ticker.enqueue_due):
+            self._wake()
 
     def _shared_chores(self, *, every_chore: bool = False) -> None:
         """Alerts and the quota, when due.

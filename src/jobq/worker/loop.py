@@ -28,7 +28,18 @@ from types import FrameType
 from typing import Any
 
 from jobq.errors import PayloadError, StorageError, UnknownTask
-from jobq.job import ClaimedJob, DeadLettered, JobId, Outcome, Released, RetryLater, Succeeded, new_id
+from jobq.job import (
+    Cancelled,
+    ClaimedJob,
+    DeadLettered,
+    JobId,
+    Lease,
+    Outcome,
+    Released,
+    RetryLater,
+    Succeeded,
+    new_id,
+)
 from jobq.task import TaskOptions
 from jobq.worker.app import WorkerApp, replayer
 from jobq.worker.chores import Chores
@@ -36,7 +47,8 @@ from jobq.worker.failure import Attempt, FailurePolicy
 from jobq.worker.leases import Leases
 from jobq.worker.recorder import FLUSH_AGE, STORAGE_RETRY, Recorder
 from jobq.worker.rescue import RESCUE_EVERY, Rescue
-from jobq.worker.runners import Done, Runners, Start, timed_out
+from jobq.worker.runners import Done, Runners, timed_out
+from jobq.worker.ticker import Ticker
 
 log = logging.getLogger("jobq.worker")
 
@@ -56,6 +68,7 @@ class WorkerSummary:
     dead: int = 0
     released: int = 0
     rescued: int = 0
+    cancelled: int = 0
 
     @property
     def processed(self) -> int:
@@ -106,12 +119,16 @@ class Worker:
         self._store = store
         self._tasks = app.tasks
         self._lease = app.lease
-        self._chores = Chores(store, clock=app.clock, hooks=app.hooks, alerting=app.alerting, quota=app.quota)
+        ticker = Ticker(store, app.schedules, clock=app.clock, new_job=app.tick_job)
+        self._chores = Chores(
+            store, clock=app.clock, hooks=app.hooks, alerting=app.alerting, quota=app.quota, ticker=ticker,
+            wake=self.wake,
+        )  # fmt: skip
         self._policy = FailurePolicy(
             app.classifier, app.recovery.delays(), with_hooks=self._chores.hooks is not None,
             redactor=app.redactor if app.redact_at_rest else None,
         )  # fmt: skip
-        self._leases = Leases(store, self._clock, lease=app.lease)
+        self._leases = Leases(store, self._clock, lease=app.lease, cancelled=self._cancel)
         self._recorder = Recorder(store, self._leases, clock=self._clock, halt=self._halt, count=self._count)
         self._runners = Runners(
             app.tasks, concurrency=concurrency, dependencies=self.dependencies, events=self._events, clock=self._clock
@@ -335,7 +352,7 @@ class Worker:
             # An async handler's timeout is asyncio's to enforce (it cancels); a def handler's is ours to watch.
             timeout = None if task.is_async else task.options.timeout
             self._running[job.lease.job_id] = _Running(attempt, now + timeout if timeout else None)
-            self._runners.start(task, Start(attempt, fresh_until))
+            self._runners.start(task, self._runners.hand_over(attempt, fresh_until))
 
     # -- finishing ---------------------------------------------------------------------------------
 
@@ -345,7 +362,10 @@ class Worker:
         if running is None or running.attempt is not done.attempt:
             return  # already recorded as timed out, or released at shutdown
         del self._running[job_id]
-        if not done.started:
+        if done.cancelled and done.started:
+            # However the handler ended (cancelled, returned at its poll, or raised), the operator's cancel stands.
+            self._recorder.add(Cancelled(done.attempt.job.lease, done.finished))
+        elif not done.started:
             log.info("Job %s: not started, its lease was no longer fresh (was this process paused?)", job_id)
             self._recorder.add(Released(done.attempt.job.lease))
         elif done.error is None:
@@ -393,6 +413,15 @@ class Worker:
             case Released():
                 self.summary.released += 1
                 self._may_have_work = True  # it is queued again
+            case Cancelled():
+                self.summary.cancelled += 1
+                log.info("Job %s: cancelled while it ran", outcome.lease.job_id)
+
+    def _cancel(self, leases: Sequence[Lease]) -> None:
+        """Operators cancelled these running jobs (the heartbeat's thread saw it): stop their handlers."""
+        for lease in leases:
+            if self._runners.cancel(lease):
+                log.info("Job %s: cancel asked, stopping its handler", lease.job_id)
 
     # -- work of vanished workers ------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 A handler starts only while the lease its job was claimed with is fresh; how it ended goes back to the loop
 as a ``Done`` on the events queue. Nothing a handler raises reaches further than that.
+
+A job an operator cancelled (``cancel``): an ``async`` handler's task is cancelled, a ``def`` handler sees
+``jobq.current_job().cancelled``; either way its ``Done`` says ``cancelled``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jobq.current import CurrentJob, running
 from jobq.errors import JobTimeout
 from jobq.job import Lease
 from jobq.task import Task
@@ -31,6 +35,8 @@ class Done:
     finished: float
     started: bool = True
     """False when the job was not started: its lease was no longer fresh (the process had been paused)."""
+    cancelled: bool = False
+    """An operator cancelled the job before or while its handler ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class Start:
 
     attempt: Attempt
     fresh_until: float
+    current: CurrentJob
 
 
 def timed_out(task: Task[Any, Any]) -> JobTimeout:
@@ -69,6 +76,33 @@ class Runners:
         self._timed_out: set[Lease] = set()  # attempts whose thread was replaced: it exits when its handler does
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self._handed: dict[Lease, CurrentJob] = {}  # jobs handed over and not done: what a cancel reaches
+        self._tasks_running: dict[Lease, asyncio.Task[None]] = {}  # async handlers running, to cancel
+
+    def hand_over(self, attempt: Attempt, fresh_until: float) -> Start:
+        """A job to start, with the ``jobq.current_job()`` its handler will see."""
+        job = attempt.job
+        current = CurrentJob(job.lease.job_id, job.task, job.attempts)
+        with self._lock:
+            self._handed[job.lease] = current
+        return Start(attempt, fresh_until, current)
+
+    def cancel(self, lease: Lease) -> bool:
+        """Stop a job's handler: cancel an ``async`` one, flag a ``def`` one. False when it is not running here."""
+        with self._lock:
+            current = self._handed.get(lease)
+            task = self._tasks_running.get(lease)
+        if current is None or current.stop.is_set():
+            return False
+        current.stop.set()
+        if task is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(task.cancel)
+        return True
+
+    def _done(self, start: Start, error: BaseException | None) -> Done:
+        with self._lock:
+            self._handed.pop(start.attempt.job.lease, None)
+        return Done(start.attempt, error, self._clock(), cancelled=start.current.cancelled)
 
     def start(self, task: Task[Any, Any], start: Start) -> None:
         """Run the job's handler: on the event loop if it is ``async``, else on a thread of the pool."""
@@ -97,6 +131,8 @@ class Runners:
     def _fresh(self, start: Start) -> bool:
         if self._clock() < start.fresh_until:
             return True
+        with self._lock:
+            self._handed.pop(start.attempt.job.lease, None)
         self._events.put(Done(start.attempt, None, self._clock(), started=False))
         return False
 
@@ -108,12 +144,16 @@ class Runners:
             attempt = start.attempt
             task = self._tasks[attempt.job.task]
             error: BaseException | None = None
+            running(start.current)
             try:
-                args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
-                task.fn(*args, **kwargs)
+                if not start.current.cancelled:  # cancelled while it waited for this thread
+                    args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
+                    task.fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
                 error = exc
-            self._events.put(Done(attempt, error, self._clock()))
+            finally:
+                running(None)
+            self._events.put(self._done(start, error))
             with self._lock:
                 if attempt.job.lease in self._timed_out:  # a spare took this thread's place meanwhile
                     self._timed_out.discard(attempt.job.lease)
@@ -130,17 +170,26 @@ class Runners:
     async def _run_async(self, task: Task[Any, Any], start: Start) -> None:
         if not self._fresh(start):
             return
-        attempt = start.attempt
+        attempt, lease = start.attempt, start.attempt.job.lease
         error: BaseException | None = None
         deadline = asyncio.timeout(task.options.timeout)
+        running(start.current)  # this task's own context: other jobs on the loop do not see it
+        with self._lock:
+            this = asyncio.current_task()
+            if this is not None:
+                self._tasks_running[lease] = this
         try:
-            args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
-            async with deadline:
-                await task.fn(*args, **kwargs)
+            if not start.current.cancelled:  # cancelled before it started
+                args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
+                async with deadline:
+                    await task.fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
             # Only our own deadline is a JobTimeout; a TimeoutError the handler raised is its own failure.
             error = timed_out(task) if deadline.expired() else exc
-        self._events.put(Done(attempt, error, self._clock()))
+        finally:
+            with self._lock:
+                self._tasks_running.pop(lease, None)
+        self._events.put(self._done(start, error))
 
     def _close_event_loop(self, grace: float) -> None:
         """Cancel what still runs on the event loop (released or abandoned jobs), then close it."""

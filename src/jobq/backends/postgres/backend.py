@@ -36,6 +36,7 @@ from jobq.backends.store.claims import claim_in_order, claimed
 from jobq.backends.store.dead_lettering import dead_letter
 from jobq.clock import Clock
 from jobq.job import (
+    Cancelled,
     ClaimedJob,
     DeadLettered,
     ExpiredLease,
@@ -227,7 +228,8 @@ class PostgresBackend(SQLStore):
             else:
                 queues = self._apply_each(conn, batch)
                 applied += [queue is not None for queue in queues]
-                requeued.update(queue for queue in queues if queue is not None)
+                if kind is not Cancelled:  # a cancelled job is not queued again: no worker to wake
+                    requeued.update(queue for queue in queues if queue is not None)
         if requeued:
             conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
         if tally:
@@ -331,7 +333,7 @@ running them (and the planner reads index pages to estimate, past every entry ea
 plan must walk the indexes: one made while the queue was small must not scan and sort it once it is long."""
 SQL_HOT_PATH_LAZY = f"SELECT {_GENERIC_PLANS}, set_config('synchronous_commit', 'off', true)"
 
-_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release"}
+_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release", Cancelled: "cancel_running"}
 
 
 def _outcome_values(outcome: Outcome) -> dict[str, Any]:
@@ -342,6 +344,8 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
             return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
         case Released():
             return lease
+        case Cancelled(at=at):
+            return {**lease, "at": at}
     raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
 
 

@@ -61,6 +61,8 @@ SELECT pg_notify(%(channel)s, queue) FROM unnest(%(queues)s::text[]) AS queue;
 
 -- name: claim
 -- A job that must run alone (its last attempt was lost with its worker) is claimed by claim_alone only.
+-- A paused queue (queue_pauses) gives nothing: the NOT EXISTS does not depend on the row, so it is a one-time
+-- filter (an InitPlan: one primary-key probe per claim, of an empty table when nothing is paused).
 -- The inner SELECT locks due rows in index order and skips rows other claimers hold; ARRAY() makes it an
 -- InitPlan, so the outer UPDATE is a primary-key look-up whatever the planner believes about the table.
 UPDATE jobs
@@ -70,6 +72,7 @@ UPDATE jobs
  WHERE id = ANY(ARRAY(
            SELECT id FROM jobs
             WHERE status = 'queued' AND queue = %(queue)s AND run_at <= (SELECT %(now)s::float8) AND NOT alone
+              AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = %(queue)s)
             ORDER BY priority DESC, run_at
             LIMIT %(limit)s
               FOR UPDATE SKIP LOCKED))
@@ -89,13 +92,16 @@ UPDATE jobs
  WHERE id = ANY(ARRAY(
            SELECT id FROM jobs
             WHERE status = 'queued' AND queue = %(queue)s AND run_at <= (SELECT %(now)s::float8) AND alone
+              AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = %(queue)s)
             ORDER BY priority DESC, run_at
             LIMIT 1
               FOR UPDATE SKIP LOCKED))
 RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
 
 -- name: alone_due
-SELECT 1 FROM jobs WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= (SELECT %(now)s::float8) AND alone LIMIT 1;
+SELECT 1 FROM jobs WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= (SELECT %(now)s::float8) AND alone
+   AND NOT EXISTS (SELECT 1 FROM queue_pauses AS p WHERE p.queue = jobs.queue)
+ LIMIT 1;
 
 -- name: ack
 -- Replays that succeeded heal dead letters of the recovery queue in the same statement (only a letter's
@@ -115,8 +121,10 @@ WITH acked AS (
 SELECT id, token FROM acked;
 
 -- name: retry
+-- A job an operator cancelled while it ran is not queued again, however its attempt ended.
 UPDATE jobs
-   SET status = 'queued', run_at = %(run_at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
+   SET status = CASE WHEN cancel_requested IS NULL THEN 'queued' ELSE 'cancelled' END,
+       finished_at = cancel_requested, run_at = %(run_at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
        locked_until = NULL, worker = NULL,
        alone = %(expired_in)s::float8 IS NOT NULL  -- lost with its worker: its next attempt runs alone
  WHERE id = %(id)s AND token = %(token)s AND status = 'running'
@@ -125,7 +133,14 @@ UPDATE jobs
 RETURNING queue;
 
 -- name: release
-UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, worker = NULL
+UPDATE jobs SET status = CASE WHEN cancel_requested IS NULL THEN 'queued' ELSE 'cancelled' END,
+       finished_at = cancel_requested, attempts = attempts - 1, locked_until = NULL, worker = NULL
+ WHERE id = %(id)s AND token = %(token)s AND status = 'running'
+RETURNING queue;
+
+-- name: cancel_running
+-- The handler of a job an operator cancelled stopped: kept as cancelled, its attempt not charged as a failure.
+UPDATE jobs SET status = 'cancelled', finished_at = %(at)s, locked_until = NULL
  WHERE id = %(id)s AND token = %(token)s AND status = 'running'
 RETURNING queue;
 
@@ -155,7 +170,9 @@ SELECT id, token, task, queue, attempts, max_attempts, worker, started_at
  LIMIT %(limit)s;
 
 -- name: next_due
-SELECT min(run_at) AS due FROM jobs WHERE status = 'queued' AND queue = %(queue)s;
+-- Nothing comes due in a paused queue: a worker waits for the resume's wake-up instead of looking again and again.
+SELECT min(run_at) AS due FROM jobs WHERE status = 'queued' AND queue = %(queue)s
+   AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = %(queue)s);
 
 -- name: add_to_tally
 -- Rows arrive sorted by key, so concurrent workers lock counter rows in one order and never deadlock.

@@ -24,6 +24,7 @@ SQL = {
     **load_queries("jobq.backends.postgres", "store.sql"),
     **load_queries("jobq.backends.postgres", "redrives.sql"),
     **load_queries("jobq.backends.postgres", "chores.sql"),
+    **load_queries("jobq.backends.postgres", "control.sql"),
 }
 
 
@@ -69,6 +70,10 @@ class PostgresSession:
     def insert_job(self, job: NewJob) -> None:
         """The job, and a NOTIFY for its queue's listeners when this transaction commits."""
         self._inserter().insert(self.conn, [job])
+
+    def notify(self, queues: Sequence[str]) -> None:
+        """NOTIFY the queues' listeners, heard when this transaction commits."""
+        self.conn.execute(SQL["notify"], {"channel": self._inserter().channel, "queues": list(queues)})
 
 
 class PostgresSeam:

@@ -18,6 +18,7 @@ from jobq.backends.store.claims import claim_in_order
 from jobq.backends.store.dead_lettering import dead_letter
 from jobq.errors import JobqError
 from jobq.job import (
+    Cancelled,
     ClaimedJob,
     DeadLettered,
     ExpiredLease,
@@ -169,6 +170,8 @@ class SQLiteBackend(SQLStore):
                 return conn.execute(SQL["retry"], params).rowcount == 1
             case Released():
                 return conn.execute(SQL["release"], lease).rowcount == 1
+            case Cancelled(at=at):
+                return conn.execute(SQL["cancel_running"], {**lease, "at": at}).rowcount == 1
             case DeadLettered():
                 return dead_letter(self._seam, self._seam.session(conn), [outcome], _fence)[0]
         raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover

@@ -11,11 +11,13 @@ SELECT id FROM jobs WHERE unique_key = ? AND status IN ('queued', 'running');
 
 -- name: claim
 -- A job that must run alone (its last attempt was lost with its worker) is claimed by claim_alone only.
+-- A paused queue (queue_pauses) gives nothing: one primary-key probe, of an empty table when nothing is paused.
 UPDATE jobs
    SET status = 'running', attempts = attempts + 1, token = token + 1,
        locked_until = :locked_until, worker = :worker, started_at = :now
  WHERE id IN (SELECT id FROM jobs
                WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND NOT alone
+                 AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = :queue)
                ORDER BY priority DESC, run_at
                LIMIT :limit)
 RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
@@ -27,12 +29,15 @@ UPDATE jobs
        locked_until = :locked_until, worker = :worker, started_at = :now
  WHERE id IN (SELECT id FROM jobs
                WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND alone
+                 AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = :queue)
                ORDER BY priority DESC, run_at
                LIMIT 1)
 RETURNING id, token, task, queue, payload, attempts, max_attempts, tenant, key, created_at, run_at, priority, alone;
 
 -- name: alone_due
-SELECT 1 FROM jobs WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND alone LIMIT 1;
+SELECT 1 FROM jobs WHERE status = 'queued' AND queue = :queue AND run_at <= :now AND alone
+   AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = :queue)
+ LIMIT 1;
 
 -- name: ack
 UPDATE jobs SET status = 'succeeded', finished_at = :at, locked_until = NULL
@@ -46,14 +51,22 @@ UPDATE dead_letters SET resolution = 'recovered'
  WHERE id = :letter AND replayed_as = :job AND resolution = 'replayed' AND recovery_round IS NOT NULL;
 
 -- name: retry
+-- A job an operator cancelled while it ran is not queued again, however its attempt ended.
 UPDATE jobs
-   SET status = 'queued', run_at = :run_at, errors = json_insert(errors, '$[#]', json(:error)),
+   SET status = CASE WHEN cancel_requested IS NULL THEN 'queued' ELSE 'cancelled' END,
+       finished_at = cancel_requested, run_at = :run_at, errors = json_insert(errors, '$[#]', json(:error)),
        locked_until = NULL, worker = NULL, alone = :expired_at IS NOT NULL  -- lost with its worker: alone next
  WHERE id = :id AND token = :token AND status = 'running'
    AND (:expired_at IS NULL OR locked_until < :expired_at);
 
 -- name: release
-UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, worker = NULL
+UPDATE jobs SET status = CASE WHEN cancel_requested IS NULL THEN 'queued' ELSE 'cancelled' END,
+       finished_at = cancel_requested, attempts = attempts - 1, locked_until = NULL, worker = NULL
+ WHERE id = :id AND token = :token AND status = 'running';
+
+-- name: cancel_running
+-- The handler of a job an operator cancelled stopped: kept as cancelled, its attempt not charged as a failure.
+UPDATE jobs SET status = 'cancelled', finished_at = :at, locked_until = NULL
  WHERE id = :id AND token = :token AND status = 'running';
 
 -- name: dead_letter
@@ -79,7 +92,9 @@ SELECT id, token, task, queue, attempts, max_attempts, worker, started_at
  LIMIT :limit;
 
 -- name: next_due
-SELECT min(run_at) FROM jobs WHERE status = 'queued' AND queue = :queue;
+-- Nothing comes due in a paused queue: a worker waits for the resume's wake-up instead of looking again and again.
+SELECT min(run_at) FROM jobs WHERE status = 'queued' AND queue = :queue
+   AND NOT EXISTS (SELECT 1 FROM queue_pauses WHERE queue = :queue);
 
 -- name: add_to_tally
 INSERT INTO tally (name, queue, le, value) VALUES (?, ?, ?, ?)

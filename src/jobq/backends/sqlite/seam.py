@@ -17,7 +17,7 @@ from jobq.tally import Key as TallyKey
 
 SQL = {
     name: statement
-    for filename in ("queries.sql", "store.sql", "redrives.sql", "chores.sql")
+    for filename in ("queries.sql", "store.sql", "redrives.sql", "chores.sql", "control.sql")
     for name, statement in load_queries("jobq.backends.sqlite", filename).items()
 }
 
@@ -55,6 +55,9 @@ class SQLiteSession:
     def insert_job(self, job: NewJob) -> None:
         """The single-job INSERT."""
         self.conn.execute(SQL["insert_job"], job_values(job))
+
+    def notify(self, queues: Sequence[str]) -> None:
+        """Nothing to do: a commit moves every other connection's ``data_version``, which idle workers watch."""
 
 
 class SQLiteSeam:

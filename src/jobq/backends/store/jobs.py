@@ -46,7 +46,7 @@ class Jobs:
             rows = session.rows(self._seam.sql["job_counts"], {"now": now})
         for row in rows:
             queue = counts.setdefault(
-                row["queue"], {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 0, "dead": 0}
+                row["queue"], {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 0, "dead": 0, "cancelled": 0}
             )
             state = "scheduled" if row["status"] == "queued" and row["later"] else row["status"]
             queue[state] += row["n"]

@@ -41,7 +41,10 @@ class Session(Protocol):
         """Add to counters and buckets (the dialect's way: arrays in one statement, or one upsert each)."""
 
     def insert_job(self, job: NewJob) -> None:
-        """Enqueue one job (a replay) in this session's transaction."""
+        """Enqueue one job (a replay, a periodic tick) in this session's transaction."""
+
+    def notify(self, queues: Sequence[str]) -> None:
+        """Wake the workers of ``queues`` when this transaction commits (where the database does not by itself)."""
 
 
 class Seam(Protocol):

@@ -31,6 +31,7 @@ MAYBE_STRING: Schema = {"type": ["string", "null"]}
 MAYBE_TIME: Schema = {"anyOf": [TIME, {"type": "null"}]}
 INTEGER: Schema = {"type": "integer"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
+BOOLEAN: Schema = {"type": "boolean"}
 CURSOR: Schema = {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last."}
 
 _ATTEMPT_ERROR = _object({
@@ -78,7 +79,9 @@ _DLQ_STATS = _object({
     "pruned": {**COUNT, "description": "Dead letters the DLQ's quota archived and deleted."},
     "recovery": _object({name: COUNT for name in ("total_in_recovery", "pending_recovery", "recovered", "abandoned")}),
 })  # fmt: skip
-_QUEUE_COUNTS = _object({state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead")})
+_QUEUE_COUNTS = _object(
+    {state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")}
+)
 
 _FAILURE = _object({
     "id": STRING, "job_id": STRING, "task": STRING, "queue": STRING, "tenant": MAYBE_STRING,
@@ -107,7 +110,8 @@ _AUDIT_ENTRY = _object({
     "id": STRING, "dead_letter_id": {**MAYBE_STRING, "description": "Null for a purge."}, "at": TIME,
     "action": {"enum": list(AUDIT_ACTIONS)}, "by": MAYBE_STRING,
     "detail": {"type": "object", "description": "A replay: job_id, force, redrive_id, and original_payload and "
-               "payload when edited. An abandon: note. A purge: count and filters."},
+               "payload when edited. An abandon: note. A purge: count and filters. A cancel: job_id and was (queued "
+               "or running), or by filter: filters, cancelled and stopping."},
 })  # fmt: skip
 
 _OUTCOMES = list(BULK_OUTCOMES)
@@ -115,7 +119,21 @@ _BULK_RESULT = _object(
     {"dead_letter_id": STRING, "outcome": {"enum": _OUTCOMES}, "job_id": MAYBE_STRING}, optional=("job_id",)
 )
 
+_QUEUE = _object({
+    "queue": STRING, **{state: COUNT for state in ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")},
+    "paused": {"type": "boolean"}, "paused_at": MAYBE_TIME, "paused_by": MAYBE_STRING,
+})  # fmt: skip
+_PERIODIC = _object({
+    "name": STRING, "task": STRING, "schedule": {**STRING, "description": "A cron expression (and its zone) or "
+                                                "an interval."},
+    "missed": {"enum": ["latest", "skip"]}, "args": {"type": "array"}, "kwargs": {"type": "object"},
+    "last_run": MAYBE_TIME, "last_job": MAYBE_STRING, "last_status": {"enum": [*JOB_STATUSES, None]},
+    "next_run": TIME,
+})  # fmt: skip
+
 COMPONENTS: dict[str, Schema] = {
+    "Queue": _QUEUE,
+    "Periodic": _PERIODIC,
     "AttemptError": _ATTEMPT_ERROR,
     "DeadLetter": _object(_DEAD_LETTER_FULL),
     "DeadLetterListed": {
@@ -130,6 +148,7 @@ COMPONENTS: dict[str, Schema] = {
         "queues": {"type": "object", "additionalProperties": _QUEUE_COUNTS},
         "by_class": _object({name: COUNT for name in ERROR_CLASSES}),
         "hooks": _object({state: COUNT for state in ("pending", "delivered", "failed")}),
+        "paused": {"type": "array", "items": STRING, "description": "The queues no worker claims from now."},
     }),
     "Failure": _FAILURE,
     "BulkReport": _object({

@@ -26,7 +26,7 @@ from jobq.app import App
 from jobq.redact import Redactor
 from jobq.stats import Thresholds
 from jobq.web.auth import SAFE_METHODS, Tokens
-from jobq.web.dashboard import actions, groups, jobs, letters, overview, redrives, signin
+from jobq.web.dashboard import actions, controls, groups, jobs, letters, overview, redrives, signin
 from jobq.web.dashboard.board import Board, Form, Handler, view
 from jobq.web.dashboard.render import Pages
 from jobq.web.dashboard.suggestions import Suggestions
@@ -89,6 +89,9 @@ class Dashboard:
             get("/groups", groups.page),
             get("/jobs", jobs.list_page),
             get("/jobs/{job_id}", jobs.job_page),
+            post("/jobs/{job_id}/cancel", controls.cancel),
+            post("/queues/{queue}/pause", controls.pause),
+            post("/queues/{queue}/resume", controls.resume),
             post("/actions", actions.confirm),
             post("/actions/run", actions.perform),
             get("/operations", redrives.operations_page),

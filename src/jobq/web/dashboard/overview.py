@@ -14,7 +14,7 @@ from jobq.tally import Metrics
 from jobq.web.dashboard import charts
 from jobq.web.dashboard.board import Board, Form
 
-STATES = ("queued", "scheduled", "running", "succeeded", "dead")
+STATES = ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")
 COUNTERS = ("processed", "succeeded", "failed", "dead_lettered", "replayed")
 COUNTER_LABELS = {name: "dead" if name == "dead_lettered" else name for name in COUNTERS}
 ALERT_LABELS = {
@@ -39,13 +39,15 @@ def page(board: Board, request: Request, form: Form | None) -> Response:
     """``GET /dashboard/``."""
     app = board.app
     stats = app.stats()  # alerts are judged on these same numbers (app.alerts() would count them all again)
-    queues = stats["queues"]
+    paused = {pause.queue: pause for pause in app.paused_queues()}
+    queues = {**{name: {} for name in paused}, **stats["queues"]}  # a paused queue with no job still shows
     totals = {state: sum(counts.get(state, 0) for counts in queues.values()) for state in STATES}
     return board.pages.render(
         request, "overview.html", nav="overview", stats=stats, dlq=stats["dlq"], queues=queues, totals=totals,
         states=STATES, alerts=crossed(stats, board.thresholds), thresholds=board.thresholds,
         hourly=charts.hourly(app), daily=charts.daily(app), workers=worker_rows(app.metrics()),
         counters=COUNTERS, counter_labels=COUNTER_LABELS, alert_labels=ALERT_LABELS, new_failures=new_failures(board),
+        paused=paused, periodic=app.periodic_status(),
     )  # fmt: skip
 
 
