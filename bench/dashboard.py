@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import httpx
 
@@ -32,7 +33,9 @@ TARGET_MS = 200.0
 TASKS = [f"shop.task{n}" for n in range(10)]
 TENANTS = [f"tenant-{n}" for n in range(50)]
 CLASSES: list[ErrorClass] = ["recoverable", "user_error", "system_error", "unknown"]
-RESOLUTIONS: list[Resolution] = ["open"] * 14 + ["pending_recovery"] * 2 + ["replayed"] * 2 + ["abandoned", "recovered"]
+RESOLUTIONS = cast(
+    list[Resolution], ["open"] * 14 + ["pending_recovery"] * 2 + ["replayed"] * 2 + ["abandoned", "recovered"]
+)
 ERRORS = [
     ("httpx.ReadTimeout", "timed out reading from the provider for message {i}"),
     ("shop.ProviderError", "HTTP 429: too many requests for message {i}"),

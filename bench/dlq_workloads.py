@@ -102,7 +102,9 @@ def bench_dlq_lookups(place: Place, sizes: Sizes) -> dict[str, float]:
         "dlq_groups": median_ms(lambda: dlq.groups(), sizes.calls),
         "dlq_count": median_ms(lambda: dlq.count(error_class="unknown"), sizes.calls),
         # What every worker with hooks does once a minute (quiet=0: each call does the whole evaluation).
-        "dlq_alerts": median_ms(lambda: raise_alerts(app, jobq.Alerting(quiet=0)), sizes.calls),
+        "dlq_alerts": median_ms(
+            lambda: raise_alerts(app.backend, jobq.Alerting(quiet=0), clock=time.time), sizes.calls
+        ),
     }
     figures["dlq_prune"] = _prune_half(app, sizes.big_dlq)
     app.close()
@@ -114,7 +116,7 @@ def _prune_half(app: jobq.App, stored: int) -> float:
     keep = stored // 2
     with tempfile.TemporaryDirectory(prefix="jobq-bench-archive-") as directory:
         started = time.perf_counter()
-        pruned = enforce_quota(app, jobq.Quota(directory, max_letters=keep))
+        pruned = enforce_quota(app.backend, jobq.Quota(directory, max_letters=keep), clock=time.time)
         seconds = time.perf_counter() - started
         archived = sum(1 for path in Path(directory).glob("*.jsonl") for _ in path.open(encoding="utf-8"))
     if pruned != stored - keep or archived != pruned or app.dlq.count() != keep:

@@ -52,9 +52,37 @@ def enqueue_batched(url: str, total: int, batch: int) -> float:
     return total / seconds
 
 
+def enqueue_from_threads(url: str, threads: int, n: int) -> float:
+    """``threads`` producers (a web server's workers) enqueueing one by one at durability=full, at once."""
+    app = make_app(url)
+    app.migrate()
+    noop = app.tasks[NOOP]
+    start = threading.Barrier(threads + 1)
+
+    def produce(first: int) -> None:
+        start.wait()
+        for i in range(first, n, threads):
+            noop.enqueue(i=i)
+
+    producers = [threading.Thread(target=produce, args=(first,)) for first in range(threads)]
+    for thread in producers:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in producers:
+        thread.join()
+    seconds = time.perf_counter() - started
+    queued = queue_counts(app).get("queued", 0)
+    app.close()
+    if queued != n:
+        raise BenchError(f"{threads} threads enqueued {n} jobs but {queued} are queued")
+    return n / seconds
+
+
 def bench_enqueue(place: Place, sizes: Sizes) -> dict[str, float]:
     return {
         "enqueue_full": enqueue_one_by_one(place.url("enqueue_full"), "full", sizes.enqueue_full),
+        "enqueue_threads": enqueue_from_threads(place.url("enqueue_threads"), 16, sizes.enqueue_full * 4),
         "enqueue_normal": enqueue_one_by_one(place.url("enqueue_normal"), "normal", sizes.enqueue_normal),
         "enqueue_batched": enqueue_batched(place.url("enqueue_batched"), sizes.batched, sizes.batch),
     }

@@ -70,5 +70,7 @@ class Leases:
                 self._cancelled(asked)
 
     def _renew(self, leases: Sequence[Lease]) -> None:
+        # Not renewed: taken over by another worker, or finished meanwhile (its outcome was written after the
+        # leases were read). Only the first is news, and the outcome's fence reports it when it is written.
         for lease in self._store.extend(leases, until=self._clock() + self._lease):
-            log.warning("Job %s: lease lost (another worker took it over)", lease.job_id)
+            log.debug("Job %s: lease not renewed (finished, or taken over by another worker)", lease.job_id)
