@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jobq.errors import JobTimeout
+from jobq.errors import JobTimeout, PayloadError
 from jobq.job import Lease
+from jobq.payload import encode_result
+from jobq.running import set_running_job
 from jobq.task import Task
 from jobq.worker.failure import Attempt
 
@@ -31,6 +33,8 @@ class Done:
     finished: float
     started: bool = True
     """False when the job was not started: its lease was no longer fresh (the process had been paused)."""
+    result: str | None = None
+    """What the handler returned, as JSON text (None: it returned None, or a value that is not JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,16 @@ class Start:
 
     attempt: Attempt
     fresh_until: float
+
+
+def kept_result(attempt: Attempt, value: object) -> str | None:
+    """The return value as JSON text to store. One that is not JSON is not kept, and the job still succeeds:
+    its work is done, and running it again for a return value nobody may read would repeat that work."""
+    try:
+        return encode_result(value)
+    except PayloadError as exc:
+        log.warning("Job %s: %s; not kept", attempt.job.lease.job_id, exc)
+        return None
 
 
 def timed_out(task: Task[Any, Any]) -> JobTimeout:
@@ -108,12 +122,15 @@ class Runners:
             attempt = start.attempt
             task = self._tasks[attempt.job.task]
             error: BaseException | None = None
+            value: object = None
+            set_running_job(attempt.job)
             try:
                 args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
-                task.fn(*args, **kwargs)
+                value = task.fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
                 error = exc
-            self._events.put(Done(attempt, error, self._clock()))
+            set_running_job(None)
+            self._events.put(Done(attempt, error, self._clock(), result=kept_result(attempt, value)))
             with self._lock:
                 if attempt.job.lease in self._timed_out:  # a spare took this thread's place meanwhile
                     self._timed_out.discard(attempt.job.lease)
@@ -132,15 +149,17 @@ class Runners:
             return
         attempt = start.attempt
         error: BaseException | None = None
+        value: object = None
         deadline = asyncio.timeout(task.options.timeout)
+        set_running_job(attempt.job)  # this asyncio task's own context: other jobs on the loop do not see it
         try:
             args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
             async with deadline:
-                await task.fn(*args, **kwargs)
+                value = await task.fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
             # Only our own deadline is a JobTimeout; a TimeoutError the handler raised is its own failure.
             error = timed_out(task) if deadline.expired() else exc
-        self._events.put(Done(attempt, error, self._clock()))
+        self._events.put(Done(attempt, error, self._clock(), result=kept_result(attempt, value)))
 
     def _close_event_loop(self, grace: float) -> None:
         """Cancel what still runs on the event loop (released or abandoned jobs), then close it."""
