@@ -17,6 +17,7 @@ from jobq.dlq import DeadLetterQueue
 from jobq.errors import JobqError
 from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
+from jobq.offload import DEFAULT_THREADS, Offload
 from jobq.payload import encode as encode_payload
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
@@ -60,6 +61,7 @@ class App:
         alerting: Alerting | None = None,
         quota: Quota | None = None,
         clock: Clock = system_clock,
+        async_threads: int = DEFAULT_THREADS,
     ) -> None:
         if lease <= 0:
             raise ValueError(f"lease must be a positive number of seconds, not {lease!r}")
@@ -79,7 +81,9 @@ class App:
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}
-        self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers)
+        self.offload = Offload(async_threads)
+        """The threads the ``*_async`` calls run on (``async_threads`` of them), so an event loop never waits."""
+        self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers, offload=self.offload)
         self._backend_options = {"durability": durability, "busy_timeout": busy_timeout}
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
@@ -106,7 +110,8 @@ class App:
         return self.backend.migrate()
 
     def close(self) -> None:
-        """Close the database connections."""
+        """Close the database connections (after the ``*_async`` calls under way)."""
+        self.offload.close()
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -201,6 +206,30 @@ class App:
         self._wake_workers()
         return job_id
 
+    async def enqueue_async(
+        self,
+        task: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        args: Sequence[Any] = (),
+        queue: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        delay: Delay = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        unique_key: str | None = None,
+        max_attempts: int | None = None,
+    ) -> JobId:
+        """``enqueue`` for coroutines: the same call, on ``offload``'s threads, so the event loop never waits.
+
+        >>> job_id = await app.enqueue_async("send_sms", {"to": "+15550100", "body": "hi"})
+        """
+        return await self.offload(
+            self.enqueue, task, kwargs, args=args, queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
+            priority=priority, unique_key=unique_key, max_attempts=max_attempts,
+        )  # fmt: skip
+
     def enqueue_many(
         self,
         task: str,
@@ -267,6 +296,10 @@ class App:
     def get_job(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
         return self.backend.get_job(JobId(job_id))
+
+    async def get_job_async(self, job_id: str) -> Job | None:
+        """``get_job`` for coroutines, on ``offload``'s threads."""
+        return await self.offload(self.get_job, job_id)
 
     def list_jobs(
         self,

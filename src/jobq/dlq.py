@@ -36,6 +36,7 @@ from jobq.job import (
     Resolution,
     new_id,
 )
+from jobq.offload import Offload
 from jobq.payload import accept as accept_payload
 from jobq.redact import Redactor
 from jobq.redrive import Redrive, RedriveId, RedriveOutcome
@@ -55,9 +56,13 @@ CSV_COLUMNS = (
 class DeadLetterQueue:
     """Dead letters: list, inspect, group, replay, abandon, purge, export and import them."""
 
-    def __init__(self, store: Callable[[], DlqStore], *, clock: Clock, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, store: Callable[[], DlqStore], *, clock: Clock, wake: Callable[[], None], offload: Offload | None = None
+    ) -> None:
         # ``store`` hands out the store when asked: the app opens its database on first use, not when built.
         self._open_store = store
+        self._offload = offload or Offload()
+        """Where the ``*_async`` reads run, off the caller's event loop."""
         self._clock = clock
         self._wake = wake
         """Tells this process's workers that a job was queued (a replay is an enqueue)."""
@@ -119,6 +124,21 @@ class DeadLetterQueue:
     def get(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
         """One dead letter with its payload and full error history, or None."""
         return self._store.get_dead(dead_letter_id)
+
+    async def list_async(
+        self,
+        *,
+        limit: int = 50,
+        cursor: DeadLetterId | None = None,
+        with_payload: bool = False,
+        **filters: Unpack[DeadLetterFilters],
+    ) -> Page:
+        """``list`` for coroutines, on the app's offload threads."""
+        return await self._offload(lambda: self.list(limit=limit, cursor=cursor, with_payload=with_payload, **filters))
+
+    async def get_async(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
+        """``get`` for coroutines, on the app's offload threads."""
+        return await self._offload(self.get, dead_letter_id)
 
     def count(self, **filters: Unpack[DeadLetterFilters]) -> int:
         """How many dead letters match."""

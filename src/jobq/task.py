@@ -39,6 +39,21 @@ class Producer(Protocol):
         unique_key: str | None = None,
     ) -> JobId: ...
 
+    async def enqueue_async(
+        self,
+        task: str,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        args: Sequence[Any] = (),
+        queue: str | None = None,
+        tenant: str | None = None,
+        key: str | None = None,
+        delay: float | timedelta | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        unique_key: str | None = None,
+    ) -> JobId: ...
+
     def enqueue_many(
         self,
         task: str,
@@ -104,6 +119,24 @@ class Task(Generic[P, R]):
     ) -> JobId:
         """Queue one call; returns the job id (the pending job's id when ``_unique_key`` is taken)."""
         return self.app.enqueue(
+            self.name, kwargs, args=args, tenant=_tenant, key=_key, delay=_delay, run_at=_run_at,
+            priority=_priority, unique_key=_unique_key, queue=_queue,
+        )  # fmt: skip
+
+    async def enqueue_async(
+        self,
+        *args: Any,
+        _tenant: str | None = None,
+        _key: str | None = None,
+        _delay: float | timedelta | None = None,
+        _run_at: datetime | None = None,
+        _priority: int | None = None,
+        _unique_key: str | None = None,
+        _queue: str | None = None,
+        **kwargs: Any,
+    ) -> JobId:
+        """``enqueue`` for coroutines: ``await send_sms.enqueue_async(to=..., body=...)`` never blocks the loop."""
+        return await self.app.enqueue_async(
             self.name, kwargs, args=args, tenant=_tenant, key=_key, delay=_delay, run_at=_run_at,
             priority=_priority, unique_key=_unique_key, queue=_queue,
         )  # fmt: skip
