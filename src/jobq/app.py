@@ -192,15 +192,18 @@ class App:
         unique_key: str | None = None,
         max_attempts: int | None = None,
         connection: Any = None,
+        job_id: str | None = None,
     ) -> JobId:
         """Queue one call of ``task`` (by name); returns the job id.
 
         ``connection``: your own psycopg connection, inside a transaction (PostgreSQL only): the job then
-        exists if and only if that transaction commits.
+        exists if and only if that transaction commits. ``job_id``: the id to give the job, made beforehand with
+        ``jobq.job.new_id()`` (default: a new one), for a caller that must name the job before it enqueues it
+        (Django's backend, enqueueing once the caller's transaction commits).
         """
         jobs = self._new_jobs(
             task, [(args, kwargs or {})], queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
-            priority=priority, unique_key=unique_key, max_attempts=max_attempts,
+            priority=priority, unique_key=unique_key, max_attempts=max_attempts, job_id=job_id,
         )  # fmt: skip
         (job_id,) = self.backend.enqueue(jobs, connection=connection)
         self._wake_workers()
@@ -261,6 +264,7 @@ class App:
         priority: int | None = None,
         unique_key: str | None = None,
         max_attempts: int | None = None,
+        job_id: str | None = None,
     ) -> list[NewJob]:
         """Validated jobs for calls of one task; what they share is worked out once, not per job."""
         task = self.tasks.get(task_name)
@@ -276,7 +280,7 @@ class App:
             if task is not None:
                 task.check_arguments(args, kwargs, at_enqueue=True)
             jobs.append(NewJob(
-                id=JobId(new_id()), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
+                id=JobId(job_id or new_id()), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
                 run_at=due, created_at=now, priority=priority, tenant=tenant, key=key, unique_key=unique_key,
                 payload_text=text,
             ))  # fmt: skip

@@ -85,6 +85,7 @@ class DeadLetterQueue:
         until: When = None,
         search: str | None = None,
         unresolved: bool = False,
+        job_id: str | None = None,
     ) -> DeadLetterFilter:
         if error_class is not None and error_class not in ERROR_CLASSES:
             raise ValueError(f"error_class must be one of {', '.join(ERROR_CLASSES)}, not {error_class!r}")
@@ -93,7 +94,7 @@ class DeadLetterQueue:
         return DeadLetterFilter(
             tenant=tenant, task=task, queue=queue, error_class=error_class, fingerprint=fingerprint,
             resolution=resolution, since=self._seconds(since), until=self._seconds(until), search=search or None,
-            unresolved=unresolved,
+            unresolved=unresolved, job_id=job_id,
         )  # fmt: skip
 
     def _seconds(self, when: When) -> float | None:

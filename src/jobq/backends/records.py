@@ -147,6 +147,7 @@ _DEAD_COLUMNS = {
     "error_class": "error_class",
     "fingerprint": "fingerprint",
     "resolution": "resolution",
+    "job_id": "job_id",
 }
 _JOB_COLUMNS = {"status": "status", "queue": "queue", "task": "task", "tenant": "tenant", "key": "key"}
 
