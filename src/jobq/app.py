@@ -17,7 +17,7 @@ from jobq.dlq import DeadLetterQueue
 from jobq.errors import JobqError
 from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, new_id
-from jobq.offload import DEFAULT_THREADS, Offload
+from jobq.offload import Offload, default_threads
 from jobq.payload import encode as encode_payload
 from jobq.quota import Quota
 from jobq.recovery import RecoveryPolicy
@@ -61,7 +61,7 @@ class App:
         alerting: Alerting | None = None,
         quota: Quota | None = None,
         clock: Clock = system_clock,
-        async_threads: int = DEFAULT_THREADS,
+        async_threads: int | None = None,
     ) -> None:
         if lease <= 0:
             raise ValueError(f"lease must be a positive number of seconds, not {lease!r}")
@@ -81,8 +81,9 @@ class App:
         self.dependencies: dict[str, Any] = dict(dependencies or {})
         self.classifier = Classifier(Policy.from_dict(policy) if isinstance(policy, Mapping) else policy)
         self.tasks: dict[str, Task[Any, Any]] = {}
-        self.offload = Offload(async_threads)
-        """The threads the ``*_async`` calls run on (``async_threads`` of them), so an event loop never waits."""
+        self.offload = Offload(async_threads or default_threads(self.url))
+        """The threads the ``*_async`` calls run on, so an event loop never waits: ``async_threads`` of them (by
+        default 1 on SQLite, which writes one at a time, and 4 on PostgreSQL: see ``jobq.offload``)."""
         self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers, offload=self.offload)
         self._backend_options = {"durability": durability, "busy_timeout": busy_timeout}
         self._backend: Backend | None = None

@@ -61,7 +61,7 @@ class DeadLetterQueue:
     ) -> None:
         # ``store`` hands out the store when asked: the app opens its database on first use, not when built.
         self._open_store = store
-        self._offload = offload or Offload()
+        self._offload = offload or Offload(1)
         """Where the ``*_async`` reads run, off the caller's event loop."""
         self._clock = clock
         self._wake = wake
