@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, overload
 
 from jobq.alerting import Alerting
 from jobq.backends import DEFAULT_URL, open_backend
@@ -34,6 +34,21 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 Delay = float | timedelta | None
+
+
+class EnqueueOptions(TypedDict, total=False):
+    """The options of ``App.enqueue`` that ``enqueue_async`` passes on (a caller's own connection excepted: it
+    belongs to the caller's thread)."""
+
+    args: Sequence[Any]
+    queue: str | None
+    tenant: str | None
+    key: str | None
+    delay: Delay
+    run_at: datetime | None
+    priority: int | None
+    unique_key: str | None
+    max_attempts: int | None
 
 
 class App:
@@ -211,28 +226,14 @@ class App:
         return job_id
 
     async def enqueue_async(
-        self,
-        task: str,
-        kwargs: Mapping[str, Any] | None = None,
-        *,
-        args: Sequence[Any] = (),
-        queue: str | None = None,
-        tenant: str | None = None,
-        key: str | None = None,
-        delay: Delay = None,
-        run_at: datetime | None = None,
-        priority: int | None = None,
-        unique_key: str | None = None,
-        max_attempts: int | None = None,
+        self, task: str, kwargs: Mapping[str, Any] | None = None, **options: Unpack[EnqueueOptions]
     ) -> JobId:
-        """``enqueue`` for coroutines: the same call, on ``offload``'s threads, so the event loop never waits.
+        """``enqueue`` for coroutines, with its options: the same call on ``offload``'s threads, so the event loop
+        never waits.
 
-        >>> job_id = await app.enqueue_async("send_sms", {"to": "+15550100", "body": "hi"})
+        >>> job_id = await app.enqueue_async("send_sms", {"to": "+15550100", "body": "hi"}, tenant="acme")
         """
-        return await self.offload(
-            self.enqueue, task, kwargs, args=args, queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
-            priority=priority, unique_key=unique_key, max_attempts=max_attempts,
-        )  # fmt: skip
+        return await self.offload(self.enqueue, task, kwargs, **options)
 
     def enqueue_many(
         self,

@@ -10,6 +10,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from jobq.errors import PayloadError
 from jobq.job import JobId, Payload
+from jobq.offload import Offload
 from jobq.retry import Backoff
 
 P = ParamSpec("P")
@@ -24,22 +25,10 @@ class Producer(Protocol):
     @property
     def dependencies(self) -> Mapping[str, Any]: ...
 
-    def enqueue(
-        self,
-        task: str,
-        kwargs: Mapping[str, Any] | None = None,
-        *,
-        args: Sequence[Any] = (),
-        queue: str | None = None,
-        tenant: str | None = None,
-        key: str | None = None,
-        delay: float | timedelta | None = None,
-        run_at: datetime | None = None,
-        priority: int | None = None,
-        unique_key: str | None = None,
-    ) -> JobId: ...
+    @property
+    def offload(self) -> Offload: ...
 
-    async def enqueue_async(
+    def enqueue(
         self,
         task: str,
         kwargs: Mapping[str, Any] | None = None,
@@ -123,23 +112,10 @@ class Task(Generic[P, R]):
             priority=_priority, unique_key=_unique_key, queue=_queue,
         )  # fmt: skip
 
-    async def enqueue_async(
-        self,
-        *args: Any,
-        _tenant: str | None = None,
-        _key: str | None = None,
-        _delay: float | timedelta | None = None,
-        _run_at: datetime | None = None,
-        _priority: int | None = None,
-        _unique_key: str | None = None,
-        _queue: str | None = None,
-        **kwargs: Any,
-    ) -> JobId:
-        """``enqueue`` for coroutines: ``await send_sms.enqueue_async(to=..., body=...)`` never blocks the loop."""
-        return await self.app.enqueue_async(
-            self.name, kwargs, args=args, tenant=_tenant, key=_key, delay=_delay, run_at=_run_at,
-            priority=_priority, unique_key=_unique_key, queue=_queue,
-        )  # fmt: skip
+    async def enqueue_async(self, *args: Any, **kwargs: Any) -> JobId:
+        """``enqueue`` for coroutines, with its options: ``await send_sms.enqueue_async(to=..., _tenant=...)`` runs
+        ``enqueue`` on the app's offload threads, so the event loop never waits."""
+        return await self.app.offload(self.enqueue, *args, **kwargs)
 
     def enqueue_many(
         self,
