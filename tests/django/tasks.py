@@ -63,3 +63,10 @@ def opaque() -> object:
 def wait_for_gate() -> str:
     gate.wait(10)
     return "through"
+
+
+@task
+def refuse(email: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    raise ValidationError(f"not an address: {email}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from django.tasks import TaskResultStatus, default_task_backend, task, task_backends
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
-from django.tasks.signals import task_enqueued
+from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 
 import jobq
@@ -178,3 +179,43 @@ def test_task_enqueued_is_signalled_with_the_result(backend: JobqBackend) -> Non
     finally:
         task_enqueued.disconnect(receiver)
     assert seen == [(JobqBackend, result.id)]
+
+
+def test_workers_signal_task_started_and_task_finished_as_django_does(backend: JobqBackend) -> None:
+    seen: list[tuple[str, str, str, int, int]] = []
+
+    def receiver(which: Any, task_result: Any, **kwargs: Any) -> None:
+        seen.append((kwargs["sender"].__name__, task_result.task.name, str(task_result.status),
+                     task_result.attempts, len(task_result.errors)))  # fmt: skip
+
+    connected = [(signal, partial(receiver, signal)) for signal in (task_started, task_finished)]
+    for signal, handler in connected:
+        signal.connect(handler, weak=False)
+    try:
+        ok, retried, refused = tasks.add.enqueue(1, 2), tasks.explode.enqueue(3), tasks.refuse.enqueue("x")
+        work(backend)
+    finally:
+        for signal, handler in connected:
+            signal.disconnect(handler)
+    assert backend.get_result(ok.id).return_value == 3
+    assert backend.get_result(retried.id).status == backend.get_result(refused.id).status == TaskResultStatus.FAILED
+    assert seen == [
+        ("JobqBackend", "add", "RUNNING", 1, 0), ("JobqBackend", "add", "SUCCESSFUL", 1, 0),
+        ("JobqBackend", "explode", "RUNNING", 1, 0),  # retried: not finished, no task_finished
+        ("JobqBackend", "refuse", "RUNNING", 1, 0), ("JobqBackend", "refuse", "FAILED", 1, 1),  # user_error: no retry
+        ("JobqBackend", "explode", "RUNNING", 2, 1), ("JobqBackend", "explode", "FAILED", 2, 2),  # the last attempt
+    ]  # fmt: skip
+
+
+def test_a_signal_receiver_that_raises_never_fails_the_task(backend: JobqBackend) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("a receiver's bug")
+
+    task_finished.connect(broken, weak=False)
+    try:
+        result = tasks.add.enqueue(2, 2)
+        work(backend)
+    finally:
+        task_finished.disconnect(broken)
+    done = backend.get_result(result.id)
+    assert (done.status, done.attempts, done.return_value) == (TaskResultStatus.SUCCESSFUL, 1, 4)

@@ -16,6 +16,7 @@ from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from jobq.app import App
+from jobq.contrib.django import attempts
 from jobq.contrib.django.registry import DjangoTasks, TaskDefaults
 from jobq.contrib.django.results import task_result
 from jobq.contrib.django.transactions import enqueue_with_transaction
@@ -90,6 +91,9 @@ class JobqBackend(BaseTaskBackend):
         if result is None:
             raise TaskResultDoesNotExist(f"no task result {result_id!r} in {self.app.url}")
         return result
+
+
+attempts.SENDER = JobqBackend  # the signals' sender, as Django's backends send them
 
 
 def _app(alias: str, options: dict[str, Any]) -> App:

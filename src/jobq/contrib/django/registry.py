@@ -1,5 +1,5 @@
 """Django tasks as jobq tasks: each one registered under its module path, with a handler that runs it as Django
-would (its ``TaskContext``, a JSON return value, fresh database connections).
+would (``attempts.py``: its ``TaskContext``, Django's signals, a JSON return value; fresh database connections).
 
 A worker learns a task when its definition is imported (``JobqBackend.validate_task``), or on the first job
 of it: the registry imports the module path then, so a worker knows every task its project can import.
@@ -16,13 +16,11 @@ from typing import Any
 
 from django.db import close_old_connections
 from django.tasks import Task as DjangoTask
-from django.tasks import TaskContext
-from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from jobq.app import App
+from jobq.contrib.django.attempts import run_attempt, run_attempt_async
 from jobq.retry import Backoff
-from jobq.running import running_job
 from jobq.task import Task
 
 log = logging.getLogger("jobq.django")
@@ -89,14 +87,11 @@ def handler(task: DjangoTask, app: App) -> Callable[..., Any]:
     parameters = list(inspect.signature(task.func).parameters.values())
     signature = inspect.Signature(parameters[1:] if task.takes_context else parameters)
 
-    def context_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (context(task, app), *args) if task.takes_context else args
-
     if inspect.iscoroutinefunction(task.func):
 
         @functools.wraps(task.func)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            return normalize_json(await task.func(*context_args(args), **kwargs))
+            return await run_attempt_async(task, app, functools.partial(task.func, **kwargs), args)
 
         run_async.__signature__ = signature  # type: ignore[attr-defined]
         return run_async
@@ -106,23 +101,9 @@ def handler(task: DjangoTask, app: App) -> Callable[..., Any]:
         # As Django does around a request: a connection left broken or too old by the last job is not reused.
         close_old_connections()
         try:
-            # A return value that is not JSON fails the attempt, as in Django's own backends.
-            return normalize_json(task.func(*context_args(args), **kwargs))
+            return run_attempt(task, app, functools.partial(task.func, **kwargs), args)
         finally:
             close_old_connections()
 
     run.__signature__ = signature  # type: ignore[attr-defined]
     return run
-
-
-def context(task: DjangoTask, app: App) -> TaskContext:
-    """The ``TaskContext`` of the attempt running now: its result as ``get_result`` reads it (attempt included)."""
-    from jobq.contrib.django.results import task_result
-
-    job = running_job()
-    if job is None:
-        raise RuntimeError(f"{task.module_path} takes a context: run it with enqueue(), or pass one to call()")
-    result = task_result(app, job.lease.job_id, alias=task.backend)
-    if result is None:  # pragma: no cover - the job is running, so it exists
-        raise RuntimeError(f"job {job.lease.job_id} vanished while it ran")
-    return TaskContext(task_result=result)
