@@ -219,3 +219,10 @@ def test_a_signal_receiver_that_raises_never_fails_the_task(backend: JobqBackend
         task_finished.disconnect(broken)
     done = backend.get_result(result.id)
     assert (done.status, done.attempts, done.return_value) == (TaskResultStatus.SUCCESSFUL, 1, 4)
+
+
+def test_a_job_enqueued_by_name_into_another_queue_still_has_a_result(backend: JobqBackend) -> None:
+    job_id = backend.app.enqueue("tests.django.tasks.add", {"a": 1, "b": 1}, queue="elsewhere")  # jobq enqueue, API
+    work(backend, queues=["elsewhere"])
+    result = backend.get_result(job_id)
+    assert (result.status, result.return_value, result.task.queue_name) == (TaskResultStatus.SUCCESSFUL, 2, "default")

@@ -48,7 +48,7 @@ def with_dashboard(
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or not (path == prefix or path.startswith(prefix + "/")):
+        if scope["type"] != "http" or not (path == prefix or path.startswith(prefix + "/")):
             await django_app(scope, receive, send)
             return
         refusal = await _refusal(scope)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.tasks import Task as DjangoTask
 from django.tasks import TaskResult, TaskResultStatus
 from django.tasks.base import TaskError
+from django.tasks.exceptions import InvalidTask
 from django.utils.module_loading import import_string
 
 from jobq.app import App
@@ -46,7 +47,7 @@ def task_result(app: App, result_id: str, *, alias: str) -> TaskResult | None:
         first_error.at - timedelta(seconds=first_error.duration or 0.0) if first_error is not None else last.started_at
     )
     result = TaskResult(
-        task=task.using(priority=job.priority, queue_name=job.queue),
+        task=_as_enqueued(task, job),
         id=job.id,
         status=STATUSES[last.status],
         enqueued_at=job.created_at,
@@ -75,6 +76,16 @@ def replays(app: App, job: Job) -> list[Job]:
         found.append(next_job)
         job = next_job
     return found
+
+
+def _as_enqueued(task: DjangoTask, job: Job) -> DjangoTask:
+    """The task with the job's queue and priority (``using()``), or as defined when Django would refuse those (a
+    job enqueued by name, by ``jobq enqueue`` or the HTTP API, into a queue the backend does not list)."""
+    try:
+        changed: DjangoTask = task.using(priority=job.priority, queue_name=job.queue)
+    except InvalidTask:
+        return task
+    return changed
 
 
 def _django_task(name: str, alias: str) -> DjangoTask | None:
