@@ -4,15 +4,9 @@ SQLite files), then the dashboard is checked behind Django's staff login over re
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,91 +14,30 @@ import httpx
 import pytest
 
 from tests.acceptance.test_readme import blocks, commands
+from tests.walkthrough import Walkthrough
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "django"
-BIN = Path(sys.executable).parent
 
 
-def free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return str(sock.getsockname()[1])
-
-
-class Shop:
-    """The example project copied to a fresh folder, and what the reader started in it."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBQ_", "DJANGO_"))}
-        self.env["PATH"] = f"{BIN}{os.pathsep}{self.env.get('PATH', '')}"
-        self.server: subprocess.Popen[str] | None = None
-        self.outputs: list[str] = []
-
-    def run(self, command: str) -> str:
-        if command.startswith("pip install "):
-            return ""  # this environment has the extras (make test installs .[django,dev])
-        if command.startswith("cd "):
-            return ""  # the copy is the working directory already
-        if command.startswith("uvicorn "):
-            self.start(command)
-            return ""
-        command = command.replace("8000", self.port).replace("localhost:", "127.0.0.1:")
-        if command.startswith("curl "):
-            command = "curl --fail --silent --show-error " + command.removeprefix("curl ")
-        if re.search(r"\bID\b", command):
-            command = re.sub(r"\bID\b", self.open_letter(), command)
-        done = subprocess.run(["bash", "-c", command], cwd=self.folder, env=self.env, capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
-        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        assert "Traceback" not in done.stderr, done.stderr
-        self.outputs.append(done.stdout)
-        return done.stdout
-
-    def start(self, command: str) -> None:
-        command = command.replace("8000", self.port) + " --host 127.0.0.1"
-        self.server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=self.folder, env=self.env, text=True,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            assert self.server.poll() is None, (
-                f"uvicorn died: {self.server.stderr.read() if self.server.stderr else ''}"
-            )
-            try:
-                httpx.get(f"{self.url}/admin/login/", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        pytest.fail("the shop did not start")
-
-    def open_letter(self) -> str:
-        listed = json.loads(self.run("python manage.py jobq --json dlq list"))
-        letters = [letter for letter in listed["dead_letters"] if letter["resolution"] == "open"]
-        assert letters, f"the README needs a dead letter here: {self.outputs}"
-        return str(letters[0]["id"])
-
-    def stop(self) -> None:
-        if self.server is not None:
-            if self.server.poll() is None:
-                self.server.send_signal(signal.SIGINT)
-                self.server.wait(10)
-            if self.server.stderr is not None:
-                self.server.stderr.close()
+def open_letter(shop: Walkthrough) -> str:
+    listed = json.loads(shop.run("python manage.py jobq --json dlq list"))
+    letters = [letter for letter in listed["dead_letters"] if letter["resolution"] == "open"]
+    assert letters, f"the README needs a dead letter here: {shop.outputs}"
+    return str(letters[0]["id"])
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Shop]:
+def shop(tmp_path: Path) -> Iterator[Walkthrough]:
     folder = tmp_path / "django"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "*.db*"))
-    running = Shop(folder)
-    yield running
-    running.stop()
+    reader = Walkthrough(folder, probe="/admin/login/")
+    reader.fill = lambda command: re.sub(r"\bID\b", open_letter(reader), command) if " ID" in command else command
+    yield reader
+    assert reader.stop() == [0]
 
 
-def test_the_walkthrough_runs_as_written_and_the_dashboard_is_for_staff(shop: Shop) -> None:
+def test_the_walkthrough_runs_as_written_and_the_dashboard_is_for_staff(shop: Walkthrough) -> None:
     for block in blocks(EXAMPLE / "README.md"):
         assert block.lang == "sh"
         for command in commands(block.body):
@@ -120,7 +53,7 @@ def test_the_walkthrough_runs_as_written_and_the_dashboard_is_for_staff(shop: Sh
     staff_only(shop)
 
 
-def staff_only(shop: Shop) -> None:
+def staff_only(shop: Walkthrough) -> None:
     """The dashboard under /jobq/: Django's login first, staff only, same-origin changes only."""
     with httpx.Client(base_url=shop.url, timeout=10) as browser:
         refused = browser.get("/jobq/dashboard/")

@@ -3,28 +3,27 @@ reads, and jobq's dashboard and API mounted under /jobq."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.acceptance.test_readme import blocks, commands
+from tests.walkthrough import Walkthrough, free_port
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TOKEN = "example-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def service(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[httpx.Client,
     port = free_port()
     log = (tmp_path / f"uvicorn-{port}.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "examples.fastapi.app:api", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "examples.fastapi.app:api", "--host", "127.0.0.1", "--port", port],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
@@ -113,3 +112,36 @@ def test_a_worker_beside_the_service_runs_jobs_and_stops_with_it(env: dict[str, 
         assert server.wait(30) == 0
     log = next(tmp_path.glob("uvicorn-*.log")).read_text()
     assert "Traceback" not in log and "Application shutdown complete" in log
+
+
+def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "examples", tmp_path / "project" / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    reader = Walkthrough(tmp_path / "project", probe="/jobq/health")
+
+    def settled(command: str) -> str:
+        """A reader looks once the worker has done what is due (the README's worker runs in the background)."""
+        if command.startswith("curl") and reader.background[1:]:
+            stats = f"{reader.url}/jobq/api/stats"
+            auth = {"Authorization": f"Bearer {reader.env['JOBQ_TOKEN']}"}
+            wait_for(lambda: _idle(httpx.get(stats, headers=auth).json()), what="the worker to finish")
+        if "JOB_ID" in command:
+            command = command.replace("JOB_ID", json.loads(reader.outputs[0])["job_id"])
+        return command
+
+    reader.fill = settled
+    try:
+        for block in blocks(REPO / "examples" / "fastapi" / "README.md"):
+            for command in commands(block.body):
+                reader.run(command)
+    finally:
+        codes = reader.stop()
+    queued, done, _failing, failures, stats = (json.loads(output) for output in reader.outputs)
+    assert done == {"id": queued["job_id"], "status": "succeeded", "attempts": 1, "errors": [],
+                    "result": {"image": "cat", "width": 320, "url": "/images/cat-320.png"}}  # fmt: skip
+    assert [letter["error_class"] for letter in failures] == ["user_error"]
+    assert stats["queues"]["default"] == {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 1, "dead": 1}
+    assert codes == [0, 0]  # Ctrl-C stops the service and the worker cleanly
+
+
+def _idle(stats: dict[str, Any]) -> bool:
+    return all(queue["queued"] + queue["running"] == 0 for queue in stats["queues"].values())
