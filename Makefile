@@ -2,14 +2,15 @@
 # gets the browser the dashboard's tests drive (.ci/chromium: installed when possible, else those tests are
 # skipped with a line saying how to get them; never skipped under CI).
 # Django 6 needs Python >= 3.12 while jobq supports 3.11: `make test` also builds .venv-django with Python 3.12 or
-# newer (PYTHON_DJANGO, else the first python3.12 / python3.13 found) and runs tests/django there, after the main
+# newer (PYTHON_DJANGO, else the first that runs of python3.12, 3.13, 3.14 and pyenv's versions) and runs tests/django there, after the main
 # suite. Without such a Python it stops with a line saying so: the Django tests are never silently left out.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTHON_DJANGO ?= $(firstword $(shell command -v python3.12 python3.13 2>/dev/null) \
-	$(wildcard /root/.pyenv/versions/3.12*/bin/python /root/.pyenv/versions/3.13*/bin/python))
+# The first candidate that runs and is >= 3.12 (a pyenv shim for a version not selected does not run).
+PYTHON_DJANGO ?= $(shell for p in python3.12 python3.13 python3.14 $$HOME/.pyenv/versions/3.1[234]*/bin/python; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v "$$p"; break; }; done)
 DJANGO_VENV := .venv-django
 DJANGO_BIN := $(DJANGO_VENV)/bin
 DJANGO_STAMP := $(DJANGO_VENV)/.installed
