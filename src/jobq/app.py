@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypedDict, TypeVar, Unpack, overload
 
 from jobq.alerting import Alerting
 from jobq.backends import DEFAULT_URL, open_backend
@@ -19,6 +19,7 @@ from jobq.enqueue_options import Delay, check_names, check_numbers, due_time
 from jobq.errors import JobqError
 from jobq.hooks import Hooks
 from jobq.job import Job, JobId, JobStatus, NewJob, PausedQueue, new_ids
+from jobq.offload import Offload, default_threads
 from jobq.payload import encode as encode_payload
 from jobq.periodic import Missed, PeriodicStatus, Schedule, new_schedule, statuses
 from jobq.quota import Quota
@@ -36,6 +37,21 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class EnqueueOptions(TypedDict, total=False):
+    """The options of ``App.enqueue`` that ``enqueue_async`` passes on (a caller's own connection excepted: it
+    belongs to the caller's thread)."""
+
+    args: Sequence[Any]
+    queue: str | None
+    tenant: str | None
+    key: str | None
+    delay: Delay
+    run_at: datetime | None
+    priority: int | None
+    unique_key: str | None
+    max_attempts: int | None
 
 
 class App:
@@ -63,6 +79,7 @@ class App:
         alerting: Alerting | None = None,
         quota: Quota | None = None,
         clock: Clock = system_clock,
+        async_threads: int | None = None,
     ) -> None:
         if lease <= 0:
             raise ValueError(f"lease must be a positive number of seconds, not {lease!r}")
@@ -84,7 +101,10 @@ class App:
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.schedules: dict[str, Schedule] = {}
         """Periodic schedules by name (``@app.periodic``); every worker of this app enqueues their ticks."""
-        self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers)
+        self.offload = Offload(async_threads or default_threads(self.url))
+        """The threads the ``*_async`` calls run on, so an event loop never waits: ``async_threads`` of them (by
+        default 1 on SQLite, which writes one at a time, and 4 on PostgreSQL: see ``jobq.offload``)."""
+        self.dlq = DeadLetterQueue(lambda: self.backend, clock=clock, wake=self._wake_workers, offload=self.offload)
         self._backend_options = {"durability": durability, "busy_timeout": busy_timeout}
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
@@ -115,7 +135,8 @@ class App:
         return self.backend.migrate()
 
     def close(self) -> None:
-        """Close the database connections."""
+        """Close the database connections (after the ``*_async`` calls under way)."""
+        self.offload.close()
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -225,19 +246,32 @@ class App:
         unique_key: str | None = None,
         max_attempts: int | None = None,
         connection: Any = None,
+        job_id: str | None = None,
     ) -> JobId:
         """Queue one call of ``task`` (by name); returns the job id.
 
         ``connection``: your own psycopg connection, inside a transaction (PostgreSQL only): the job then
-        exists if and only if that transaction commits.
+        exists if and only if that transaction commits. ``job_id``: the id to give the job, made beforehand with
+        ``jobq.job.new_id()`` (default: a new one), for a caller that must name the job before it enqueues it
+        (Django's backend, enqueueing once the caller's transaction commits).
         """
         jobs = self._new_jobs(
             task, [(args, kwargs or {})], queue=queue, tenant=tenant, key=key, delay=delay, run_at=run_at,
-            priority=priority, unique_key=unique_key, max_attempts=max_attempts,
+            priority=priority, unique_key=unique_key, max_attempts=max_attempts, job_id=job_id,
         )  # fmt: skip
         (job_id,) = self.backend.enqueue(jobs, connection=connection)
         self._wake_workers()
         return job_id
+
+    async def enqueue_async(
+        self, task: str, kwargs: Mapping[str, Any] | None = None, **options: Unpack[EnqueueOptions]
+    ) -> JobId:
+        """``enqueue`` for coroutines, with its options: the same call on ``offload``'s threads, so the event loop
+        never waits.
+
+        >>> job_id = await app.enqueue_async("send_sms", {"to": "+15550100", "body": "hi"}, tenant="acme")
+        """
+        return await self.offload(self.enqueue, task, kwargs, **options)
 
     def enqueue_many(
         self,
@@ -270,6 +304,7 @@ class App:
         priority: int | None = None,
         unique_key: str | None = None,
         max_attempts: int | None = None,
+        job_id: str | None = None,
     ) -> list[NewJob]:
         """Validated jobs for calls of one task; what they share is worked out once, not per job."""
         task = self.tasks.get(task_name)
@@ -282,13 +317,16 @@ class App:
         priority = priority if priority is not None else (options.priority if options else 0)
         check_numbers(priority=priority, max_attempts=max_attempts)
         calls = list(calls)
+        if job_id is not None and len(calls) != 1:
+            raise JobqError("job_id names one job: enqueue one call with it")
+        ids = [job_id] if job_id is not None else new_ids(len(calls))
         jobs = []
-        for job_id, (args, kwargs) in zip(new_ids(len(calls)), calls, strict=True):
+        for new, (args, kwargs) in zip(ids, calls, strict=True):
             payload, text = encode_payload(args, kwargs)
             if task is not None:
                 task.check_arguments(args, kwargs, at_enqueue=True)
             jobs.append(NewJob(
-                id=JobId(job_id), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
+                id=JobId(new), task=task_name, queue=queue, payload=payload, max_attempts=max_attempts,
                 run_at=due, created_at=now, priority=priority, tenant=tenant, key=key, unique_key=unique_key,
                 payload_text=text,
             ))  # fmt: skip
@@ -308,6 +346,10 @@ class App:
     def get_job(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
         return self.backend.get_job(JobId(job_id))
+
+    async def get_job_async(self, job_id: str) -> Job | None:
+        """``get_job`` for coroutines, on ``offload``'s threads."""
+        return await self.offload(self.get_job, job_id)
 
     def list_jobs(
         self,

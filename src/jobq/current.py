@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from jobq.errors import JobqError
-from jobq.job import JobId
+from jobq.job import ClaimedJob, JobId
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,8 @@ class CurrentJob:
     id: JobId
     task: str
     attempt: int
+    claimed: ClaimedJob = field(repr=False)
+    """The job as its worker claimed it (its payload, options and lease), for integrations such as Django's."""
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -40,6 +42,11 @@ def current_job() -> CurrentJob:
     if job is None:
         raise JobqError("jobq.current_job() is for handlers a worker runs; no job is running here")
     return job
+
+
+def current_or_none() -> CurrentJob | None:
+    """The job this handler runs, or None outside a handler (for code that runs both ways)."""
+    return _current.get()
 
 
 def running(job: CurrentJob | None) -> None:

@@ -36,6 +36,7 @@ from jobq.job import (
     Resolution,
     new_id,
 )
+from jobq.offload import Offload
 from jobq.payload import accept as accept_payload
 from jobq.redact import Redactor
 from jobq.redrive import Redrive, RedriveId, RedriveOutcome
@@ -55,9 +56,13 @@ CSV_COLUMNS = (
 class DeadLetterQueue:
     """Dead letters: list, inspect, group, replay, abandon, purge, export and import them."""
 
-    def __init__(self, store: Callable[[], DlqStore], *, clock: Clock, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, store: Callable[[], DlqStore], *, clock: Clock, wake: Callable[[], None], offload: Offload | None = None
+    ) -> None:
         # ``store`` hands out the store when asked: the app opens its database on first use, not when built.
         self._open_store = store
+        self._offload = offload or Offload(1)
+        """Where the ``*_async`` reads run, off the caller's event loop."""
         self._clock = clock
         self._wake = wake
         """Tells this process's workers that a job was queued (a replay is an enqueue)."""
@@ -80,6 +85,7 @@ class DeadLetterQueue:
         until: When = None,
         search: str | None = None,
         unresolved: bool = False,
+        job_id: str | None = None,
     ) -> DeadLetterFilter:
         if error_class is not None and error_class not in ERROR_CLASSES:
             raise ValueError(f"error_class must be one of {', '.join(ERROR_CLASSES)}, not {error_class!r}")
@@ -88,7 +94,7 @@ class DeadLetterQueue:
         return DeadLetterFilter(
             tenant=tenant, task=task, queue=queue, error_class=error_class, fingerprint=fingerprint,
             resolution=resolution, since=self._seconds(since), until=self._seconds(until), search=search or None,
-            unresolved=unresolved,
+            unresolved=unresolved, job_id=job_id,
         )  # fmt: skip
 
     def _seconds(self, when: When) -> float | None:
@@ -119,6 +125,21 @@ class DeadLetterQueue:
     def get(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
         """One dead letter with its payload and full error history, or None."""
         return self._store.get_dead(dead_letter_id)
+
+    async def list_async(
+        self,
+        *,
+        limit: int = 50,
+        cursor: DeadLetterId | None = None,
+        with_payload: bool = False,
+        **filters: Unpack[DeadLetterFilters],
+    ) -> Page:
+        """``list`` for coroutines, on the app's offload threads."""
+        return await self._offload(lambda: self.list(limit=limit, cursor=cursor, with_payload=with_payload, **filters))
+
+    async def get_async(self, dead_letter_id: DeadLetterId) -> DeadLetter | None:
+        """``get`` for coroutines, on the app's offload threads."""
+        return await self._offload(self.get, dead_letter_id)
 
     def count(self, **filters: Unpack[DeadLetterFilters]) -> int:
         """How many dead letters match."""

@@ -26,3 +26,5 @@ class DeadLetterFilters(TypedDict, total=False):
     search: str | None
     unresolved: bool
     """Only letters still waiting for someone: ``open`` or ``pending_recovery``."""
+    job_id: str | None
+    """The letter a job became (a job dies at most once: its replay is a new job)."""

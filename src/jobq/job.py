@@ -63,6 +63,8 @@ class Job:
     replay_of: DeadLetterId | None = None
     payload_note: str | None = None
     """Why ``payload`` is shown empty: the stored text breaks the payload rule (None: it is the payload)."""
+    result: Any = None
+    """What the handler returned, once ``succeeded`` (None also when it returned a value that is not JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,8 @@ class Succeeded:
 
     lease: Lease
     at: float
+    result: str | None = None
+    """What the handler returned, as JSON text (None: nothing to keep)."""
 
 
 @dataclass(frozen=True, slots=True)

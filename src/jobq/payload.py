@@ -343,3 +343,28 @@ def _beyond_rule(payload: Payload) -> str | None:
             items = value.values() if isinstance(value, dict) else value
             pending.extend((item, level + 1) for item in items)
     return None
+
+
+# -- return values: the same rule as payloads, kept as the value's own JSON text --------------------------------
+
+
+def encode_result(value: object) -> str | None:
+    """A handler's return value as JSON text to store (None for None); PayloadError names a value that is not JSON."""
+    if value is None:
+        return None
+    try:
+        payload, _text = encode([value], {})
+    except PayloadError as exc:
+        said = str(exc).replace("payload is not JSON: ", "", 1).replace("args[0]", "the value", 1)
+        raise PayloadError(f"return value is not JSON: {said}") from None
+    return _encode(payload["args"][0])
+
+
+def result_from_text(text: str | None) -> Any:
+    """A stored return value back as a JSON value (None when none was kept, or the text is not JSON)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (TypeError, ValueError, RecursionError):
+        return None  # a row written by hand: shown as nothing rather than failing every read of the job

@@ -10,6 +10,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from jobq.errors import PayloadError
 from jobq.job import JobId, Payload
+from jobq.offload import Offload
 from jobq.retry import Backoff
 
 P = ParamSpec("P")
@@ -23,6 +24,9 @@ class Producer(Protocol):
 
     @property
     def dependencies(self) -> Mapping[str, Any]: ...
+
+    @property
+    def offload(self) -> Offload: ...
 
     def enqueue(
         self,
@@ -108,6 +112,11 @@ class Task(Generic[P, R]):
             self.name, kwargs, args=args, tenant=_tenant, key=_key, delay=_delay, run_at=_run_at,
             priority=_priority, unique_key=_unique_key, queue=_queue,
         )  # fmt: skip
+
+    async def enqueue_async(self, *args: Any, **kwargs: Any) -> JobId:
+        """``enqueue`` for coroutines, with its options: ``await send_sms.enqueue_async(to=..., _tenant=...)`` runs
+        ``enqueue`` on the app's offload threads, so the event loop never waits."""
+        return await self.app.offload(self.enqueue, *args, **kwargs)
 
     def enqueue_many(
         self,

@@ -17,7 +17,7 @@ ERROR_KEYS = {"attempt", "at", "error_type", "message", "traceback", "worker", "
 JOB_KEYS = {
     "id", "task", "queue", "status", "attempts", "max_attempts", "payload", "tenant", "key", "errors",
     "created_at", "run_at", "priority", "unique_key", "started_at", "finished_at", "worker", "replay_of",
-    "payload_note",
+    "payload_note", "result",
 }  # fmt: skip
 
 

@@ -52,6 +52,8 @@ class DeadLetterFilter:
     search: str | None = None
     unresolved: bool = False
     """Only letters still waiting for someone: ``open`` or ``pending_recovery``."""
+    job_id: str | None = None
+    """The letter of one job (a job dies at most once: a replay is a new job)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from jobq.job import (
     Resolution,
 )
 from jobq.payload import dumps as dump_payload
+from jobq.payload import result_from_text
 from jobq.payload import shown as shown_payload
 from jobq.tally import COUNTER
 from jobq.tally import Key as TallyKey
@@ -99,6 +100,7 @@ def job_from_row(row: Row) -> Job:
         finished_at=_time(row["finished_at"]),
         worker=row["worker"],
         replay_of=row["replay_of"],
+        result=result_from_text(row["result"]),
     )
 
 
@@ -145,6 +147,7 @@ _DEAD_COLUMNS = {
     "error_class": "error_class",
     "fingerprint": "fingerprint",
     "resolution": "resolution",
+    "job_id": "job_id",
 }
 _JOB_COLUMNS = {"status": "status", "queue": "queue", "task": "task", "tenant": "tenant", "key": "key"}
 

@@ -88,10 +88,13 @@ def _globals_everywhere(group: click.Group) -> None:
 _globals_everywhere(cli)
 
 
-def main() -> None:
-    """Console entry point: one clear line on stderr for expected errors, never a traceback."""
+def main(args: list[str] | None = None, *, prog_name: str = "jobq") -> None:
+    """Console entry point: one clear line on stderr for expected errors, never a traceback.
+
+    ``args`` (default: the command line) and ``prog_name`` let another front end run it (``manage.py jobq``).
+    """
     try:
-        code = cli.main(prog_name="jobq", standalone_mode=False, default_map=_settings())
+        code = cli.main(args=args, prog_name=prog_name, standalone_mode=False, default_map=_settings())
     except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
         code = exc.exit_code

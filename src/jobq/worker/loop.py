@@ -369,7 +369,8 @@ class Worker:
             log.info("Job %s: not started, its lease was no longer fresh (was this process paused?)", job_id)
             self._recorder.add(Released(done.attempt.job.lease))
         elif done.error is None:
-            self._recorder.attempt(done.attempt, done.finished, Succeeded(done.attempt.job.lease, done.finished))
+            succeeded = Succeeded(done.attempt.job.lease, done.finished, done.result)
+            self._recorder.attempt(done.attempt, done.finished, succeeded)
         else:
             options = self._tasks[done.attempt.job.task].options
             failed = self._failed(done.attempt, done.error, options, done.finished)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobq.current import CurrentJob, running
-from jobq.errors import JobTimeout
+from jobq.errors import JobTimeout, PayloadError
 from jobq.job import Lease
+from jobq.payload import encode_result
 from jobq.task import Task
 from jobq.worker.failure import Attempt
 
@@ -37,6 +38,8 @@ class Done:
     """False when the job was not started: its lease was no longer fresh (the process had been paused)."""
     cancelled: bool = False
     """An operator cancelled the job before or while its handler ran."""
+    result: str | None = None
+    """What the handler returned, as JSON text (None: it returned None, or a value that is not JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,16 @@ class Start:
     attempt: Attempt
     fresh_until: float
     current: CurrentJob
+
+
+def kept_result(attempt: Attempt, value: object) -> str | None:
+    """The return value as JSON text to store. One that is not JSON is not kept, and the job still succeeds:
+    its work is done, and running it again for a return value nobody may read would repeat that work."""
+    try:
+        return encode_result(value)
+    except PayloadError as exc:
+        log.warning("Job %s: %s; not kept", attempt.job.lease.job_id, exc)
+        return None
 
 
 def timed_out(task: Task[Any, Any]) -> JobTimeout:
@@ -82,7 +95,7 @@ class Runners:
     def hand_over(self, attempt: Attempt, fresh_until: float) -> Start:
         """A job to start, with the ``jobq.current_job()`` its handler will see."""
         job = attempt.job
-        current = CurrentJob(job.lease.job_id, job.task, job.attempts)
+        current = CurrentJob(job.lease.job_id, job.task, job.attempts, job)
         with self._lock:
             self._handed[job.lease] = current
         return Start(attempt, fresh_until, current)
@@ -99,10 +112,11 @@ class Runners:
             self._loop.call_soon_threadsafe(task.cancel)
         return True
 
-    def _done(self, start: Start, error: BaseException | None) -> Done:
+    def _done(self, start: Start, error: BaseException | None, value: object) -> Done:
         with self._lock:
             self._handed.pop(start.attempt.job.lease, None)
-        return Done(start.attempt, error, self._clock(), cancelled=start.current.cancelled)
+        result = kept_result(start.attempt, value) if error is None else None
+        return Done(start.attempt, error, self._clock(), cancelled=start.current.cancelled, result=result)
 
     def start(self, task: Task[Any, Any], start: Start) -> None:
         """Run the job's handler: on the event loop if it is ``async``, else on a thread of the pool."""
@@ -144,16 +158,17 @@ class Runners:
             attempt = start.attempt
             task = self._tasks[attempt.job.task]
             error: BaseException | None = None
+            value: object = None
             running(start.current)
             try:
                 if not start.current.cancelled:  # cancelled while it waited for this thread
                     args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
-                    task.fn(*args, **kwargs)
+                    value = task.fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
                 error = exc
             finally:
                 running(None)
-            self._events.put(self._done(start, error))
+            self._events.put(self._done(start, error, value))
             with self._lock:
                 if attempt.job.lease in self._timed_out:  # a spare took this thread's place meanwhile
                     self._timed_out.discard(attempt.job.lease)
@@ -172,6 +187,7 @@ class Runners:
             return
         attempt, lease = start.attempt, start.attempt.job.lease
         error: BaseException | None = None
+        value: object = None
         deadline = asyncio.timeout(task.options.timeout)
         running(start.current)  # this task's own context: other jobs on the loop do not see it
         with self._lock:
@@ -182,14 +198,14 @@ class Runners:
             if not start.current.cancelled:  # cancelled before it started
                 args, kwargs = task.call_arguments(attempt.job.payload, self._dependencies)
                 async with deadline:
-                    await task.fn(*args, **kwargs)
+                    value = await task.fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a handler's failure is data, never the runner's death
             # Only our own deadline is a JobTimeout; a TimeoutError the handler raised is its own failure.
             error = timed_out(task) if deadline.expired() else exc
         finally:
             with self._lock:
                 self._tasks_running.pop(lease, None)
-        self._events.put(self._done(start, error))
+        self._events.put(self._done(start, error, value))
 
     def _close_event_loop(self, grace: float) -> None:
         """Cancel what still runs on the event loop (released or abandoned jobs), then close it."""

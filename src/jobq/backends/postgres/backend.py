@@ -290,6 +290,7 @@ def _ack_values(batch: Sequence[Succeeded]) -> dict[str, list[Any]]:
         "id": [outcome.lease.job_id for outcome in batch],
         "token": [outcome.lease.token for outcome in batch],
         "at": [outcome.at for outcome in batch],
+        "result": [outcome.result for outcome in batch],
     }
 
 

@@ -108,8 +108,9 @@ SELECT 1 FROM jobs WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_a
 -- latest replay counts); other letters stay 'replayed', their outcome readable on the job they became.
 WITH acked AS (
     UPDATE jobs
-       SET status = 'succeeded', finished_at = done.at, locked_until = NULL
-      FROM unnest(%(id)s::text[], %(token)s::integer[], %(at)s::float8[]) AS done (id, token, at)
+       SET status = 'succeeded', finished_at = done.at, locked_until = NULL, result = done.result
+      FROM unnest(%(id)s::text[], %(token)s::integer[], %(at)s::float8[], %(result)s::text[])
+           AS done (id, token, at, result)
      WHERE jobs.id = done.id AND jobs.token = done.token AND jobs.status = 'running'
     RETURNING jobs.id, jobs.token, jobs.replay_of
 ), healed AS (

@@ -6,7 +6,7 @@ SELECT name, queue, le, value FROM tally;
 
 -- name: get_job
 SELECT id, task, queue, status, priority, payload, tenant, key, unique_key, attempts, max_attempts,
-       run_at, created_at, started_at, finished_at, worker, errors, replay_of
+       run_at, created_at, started_at, finished_at, worker, errors, replay_of, result
   FROM jobs WHERE id = %(id)s;
 
 -- name: job_counts

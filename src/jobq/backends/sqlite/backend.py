@@ -160,8 +160,8 @@ class SQLiteBackend(SQLStore):
     def _apply(self, conn: sqlite3.Connection, outcome: Outcome) -> bool:
         lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
         match outcome:
-            case Succeeded(at=at):
-                row = conn.execute(SQL["ack"], {**lease, "at": at}).fetchone()
+            case Succeeded(at=at, result=result):
+                row = conn.execute(SQL["ack"], {**lease, "at": at, "result": result}).fetchone()
                 if row is not None and row["replay_of"] is not None:
                     conn.execute(SQL["mark_recovered"], {"letter": row["replay_of"], "job": outcome.lease.job_id})
                 return row is not None

@@ -40,7 +40,7 @@ SELECT 1 FROM jobs WHERE status = 'queued' AND queue = :queue AND run_at <= :now
  LIMIT 1;
 
 -- name: ack
-UPDATE jobs SET status = 'succeeded', finished_at = :at, locked_until = NULL
+UPDATE jobs SET status = 'succeeded', finished_at = :at, locked_until = NULL, result = :result
  WHERE id = :id AND token = :token AND status = 'running'
 RETURNING replay_of;
 

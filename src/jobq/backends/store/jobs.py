@@ -12,7 +12,7 @@ from jobq.job import Job, JobId, JobStatus
 
 JOB_COLUMNS = (
     "id, task, queue, status, priority, payload, tenant, key, unique_key, attempts, max_attempts, "
-    "run_at, created_at, started_at, finished_at, worker, errors, replay_of"
+    "run_at, created_at, started_at, finished_at, worker, errors, replay_of, result"
 )
 
 

@@ -67,6 +67,8 @@ _JOB = _object({
     "priority": INTEGER, "tenant": MAYBE_STRING, "key": MAYBE_STRING, "unique_key": MAYBE_STRING,
     "errors": _list_of("AttemptError"), "created_at": MAYBE_TIME, "run_at": MAYBE_TIME, "started_at": MAYBE_TIME,
     "finished_at": MAYBE_TIME, "worker": MAYBE_STRING, "replay_of": MAYBE_STRING,
+    "result": {"description": "What the handler returned (any JSON value) once succeeded; null before, or when it "
+                              "returned None or a value that is not JSON."},
 })  # fmt: skip
 
 _GROUP = _object({
