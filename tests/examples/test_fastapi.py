@@ -139,7 +139,14 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert done == {"id": queued["job_id"], "status": "succeeded", "attempts": 1, "errors": [],
                     "result": {"image": "cat", "width": 320, "url": "/images/cat-320.png"}}  # fmt: skip
     assert [letter["error_class"] for letter in failures] == ["user_error"]
-    assert stats["queues"]["default"] == {"queued": 0, "scheduled": 0, "running": 0, "succeeded": 1, "dead": 1}
+    assert stats["queues"]["default"] == {
+        "queued": 0,
+        "scheduled": 0,
+        "running": 0,
+        "succeeded": 1,
+        "dead": 1,
+        "cancelled": 0,
+    }
     assert codes == [0, 0]  # Ctrl-C stops the service and the worker cleanly
 
 
