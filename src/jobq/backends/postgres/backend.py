@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from itertools import groupby
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
+import psycopg
 from psycopg import ClientCursor
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
@@ -29,23 +30,20 @@ from jobq.backends.postgres.connection import SQL_LAZY_COMMIT, Connection, Datab
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
+from jobq.backends.postgres.recording import Recording, applied_acks
 from jobq.backends.postgres.seam import PostgresSeam
 from jobq.backends.postgres.statements import SQL, add_to_tally, dict_rows
-from jobq.backends.records import error_to_json, expired_lease_from_row
+from jobq.backends.records import expired_lease_from_row
 from jobq.backends.store import SQLStore
 from jobq.backends.store.claims import claim_in_order, claimed
-from jobq.backends.store.dead_lettering import dead_letter
 from jobq.clock import Clock
 from jobq.job import (
     ClaimedJob,
-    DeadLettered,
     ExpiredLease,
     JobId,
     Lease,
     NewJob,
     Outcome,
-    Released,
-    RetryLater,
     Succeeded,
 )
 from jobq.tally import Key as TallyKey
@@ -176,10 +174,17 @@ class PostgresBackend(SQLStore):
         if not tally and not alone and len(acks) == len(outcomes) and len(queues) == 1:
             return self._ack_and_claim(acks, worker=worker, queue=queues[0], limit=limit, lease=lease, now=now,
                                        durable=durable)  # fmt: skip
-        with self._db.transaction(durable=durable) as conn:
-            applied = self._record(conn, outcomes, tally)
-            claimed = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
-            return applied, claimed
+        params = {"worker": worker, "now": now, "lease_ends_in": from_now(now + lease)}
+        with self._pipelined(durable=durable) as conn:
+            recording = self._send(conn, outcomes, tally)
+            if len(queues) == 1 and not alone:  # sent with the rest: no round trip of its own
+                claim = conn.cursor(row_factory=dict_row)
+                claim.execute(SQL["claim"], {**params, "queue": queues[0], "limit": limit})
+                found = None
+            else:  # each claim depends on what the one before found
+                found = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
+            recording.write_letters(self._seam, self._seam.session(conn))
+        return recording.applied(), found if found is not None else claimed(claim.fetchall())
 
     def alone_due(self, *, queues: Sequence[str], now: float) -> bool:
         """Is a job that must run alone due in one of ``queues``?"""
@@ -204,56 +209,49 @@ class PostgresBackend(SQLStore):
             results = [cursor.fetchall()]
             while cursor.nextset():
                 results.append(cursor.fetchall())
-        applied = _applied(acks, [(row["id"], row["token"]) for row in results[-2]]) if acks else []
+        applied = applied_acks(acks, results[-2]) if acks else []
         return applied, claimed(results[-1])
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
-        """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
+        """Apply outcomes in one transaction, each fenced by its token; each run of one kind in one statement.
 
         A commit whose result is unknown (the connection died during COMMIT) raises StorageError; the
         caller records the same outcomes again and the fence decides: applied once, never twice.
         """
         if not outcomes and not tally:
             return []
-        with self._db.transaction() as conn:
-            return self._record(conn, outcomes, tally)
+        with self._pipelined() as conn:
+            recording = self._send(conn, outcomes, tally)
+            recording.write_letters(self._seam, self._seam.session(conn))
+        return recording.applied()
 
-    def _record(
-        self, conn: Connection, outcomes: Sequence[Outcome], tally: Mapping[TallyKey, float] | None
-    ) -> list[bool]:
-        applied: list[bool] = []
-        requeued: set[str] = set()
-        for kind, run in groupby(outcomes, key=type):
-            batch = list(run)
-            if kind is Succeeded:
-                applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
-            elif kind is DeadLettered:
-                dead = [outcome for outcome in batch if isinstance(outcome, DeadLettered)]
-                applied += dead_letter(self._seam, self._seam.session(conn), dead, _fence)
-            else:
-                queues = self._apply_each(conn, batch)
-                applied += [queue is not None for queue in queues]
-                requeued.update(queue for queue in queues if queue is not None)
-        if requeued:
-            conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
+    @contextmanager
+    def _pipelined(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A transaction whose statements go out without waiting for each other: BEGIN, what the caller sends and
+        COMMIT travel together, and the caller waits only where it reads a result before COMMIT (then at COMMIT).
+
+        BEGIN and COMMIT are statements of the pipeline, not psycopg's ``transaction()``, which syncs (waits) at
+        both ends. Explicit, not the pipeline's implicit transaction: that one commits at the closing Sync even when
+        the caller stopped halfway on an error of its own; an explicit one stays open, and is rolled back here.
+        """
+        with self._db.connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN", prepare=False)
+                    if not durable and self._db.waits_for_flush:
+                        conn.execute(SQL_LAZY_COMMIT)
+                    yield conn
+                    conn.execute("COMMIT", prepare=False)
+            except BaseException:
+                with suppress(psycopg.Error):  # a connection that broke is discarded by the pool anyway
+                    conn.rollback()
+                raise
+
+    def _send(self, conn: Connection, outcomes: Sequence[Outcome], tally: Mapping[TallyKey, float] | None) -> Recording:
+        recording = Recording(conn, outcomes, channel=self._inserter.channel, offset=from_now)
         if tally:
             add_to_tally(conn, tally)
-        return applied
-
-    def _ack(self, conn: Connection, batch: Sequence[Succeeded]) -> list[bool]:
-        return _applied(batch, conn.execute(SQL["ack"], _ack_values(batch)).fetchall())
-
-    def _apply_each(self, conn: Connection, batch: Sequence[Outcome]) -> list[str | None]:
-        """One statement per outcome, pipelined: the queue of each job it applied to, None where fenced off."""
-        query = SQL[_STATEMENT[type(batch[0])]]
-        cursor = conn.cursor()
-        cursor.executemany(query, [_outcome_values(outcome) for outcome in batch], returning=True)
-        results: list[str | None] = []
-        while True:
-            row = cursor.fetchone()
-            results.append(None if row is None else str(row[0]))
-            if not cursor.nextset():
-                return results
+        return recording
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
         """Renew leases in one statement; the ones not renewed were taken over (or finished) elsewhere."""
@@ -297,17 +295,6 @@ def _ack_values(batch: Sequence[Succeeded]) -> dict[str, list[Any]]:
     }
 
 
-def _applied(batch: Sequence[Succeeded], rows: Sequence[Sequence[Any]]) -> list[bool]:
-    """Which acknowledgements took, from the (id, token) rows the ack returned."""
-    done = {(row[0], row[1]) for row in rows}
-    applied = []
-    for outcome in batch:  # as if applied one by one: a lease acknowledged twice counts once
-        lease = (outcome.lease.job_id, outcome.lease.token)
-        applied.append(lease in done)
-        done.discard(lease)
-    return applied
-
-
 def _claim(
     conn: Connection,
     *,
@@ -325,29 +312,3 @@ def _claim(
         take_alone=lambda queue: dict_rows(conn, SQL["claim_alone"], {**params, "queue": queue}),
         take=lambda queue, n: dict_rows(conn, SQL["claim"], {**params, "queue": queue, "limit": n}),
     )  # fmt: skip
-
-
-_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release"}
-
-
-def _outcome_values(outcome: Outcome) -> dict[str, Any]:
-    lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
-    match outcome:
-        case RetryLater(error=error, run_at=run_at, expired_at=expired_at):
-            error_json = error_to_json(error)
-            return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
-        case Released():
-            return lease
-    raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
-
-
-def _offset(moment: float | None) -> float | None:
-    return None if moment is None else from_now(moment)
-
-
-def _fence(outcome: DeadLettered) -> dict[str, Any]:
-    """``dead_letter``'s parameters: the lease, and for a rescued job how far from now its lease must still be
-    expired."""
-    lease = outcome.lease
-    return {"id": lease.job_id, "token": lease.token, "at": outcome.at, "error": error_to_json(outcome.error),
-            "expired_in": _offset(outcome.expired_at)}  # fmt: skip
