@@ -22,6 +22,7 @@ import queue
 import signal
 import socket
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -202,8 +203,8 @@ class Worker:
                 if self._drained_for_stop():
                     return
                 continue
+            self._claim()  # before the rescue's look-ups: a job that woke us starts a round trip or more sooner
             self._rescue_lost()
-            self._claim()
             self._look_ahead()
             self._recorder.flush(force=not self._running)
             if self.burst and self._idle():
@@ -254,6 +255,7 @@ class Worker:
             try:
                 if self._store.wait_for_change(WATCH_SLICE):
                     self.wake()
+                    time.sleep(0)  # hand the GIL to the loop just woken, ahead of this thread's next look
             except StorageError as exc:
                 log.error("Could not watch for new jobs: %s", exc)
                 self._halt.wait(STORAGE_RETRY)
@@ -295,6 +297,10 @@ class Worker:
         self._leases.hold(job.lease for job in claimed)
         self._after_claim(claimed, room=room, alone=alone)
         self._start(claimed, fresh_until=now + self._lease * FRESH)
+        if claimed:
+            # A runner thread just woken needs the GIL, which this thread would keep through its bookkeeping up to
+            # its next blocking call (a look-up's round trip): yield it now, so the jobs start first.
+            time.sleep(0)
 
     def _after_claim(self, claimed: Sequence[ClaimedJob], *, room: int, alone: bool) -> None:
         got_alone = bool(claimed) and claimed[0].alone
