@@ -92,6 +92,21 @@ def test_retries_and_the_claim_after_them_take_one_round_trip(single: PostgresBa
     assert trips.count == 1
 
 
+def test_looking_first_for_a_job_that_must_run_alone_shares_the_round_trip_of_the_dead_jobs_rows(
+    single: PostgresBackend,
+) -> None:
+    pg = single
+    pg.enqueue([new_job() for _ in range(3)])
+    a, b = pg.claim(worker="w", queue="default", limit=2, lease=30, now=NOW)
+    with round_trips(pg) as trips:
+        applied, claimed = pg.record_and_claim(
+            [dead_lettered(a), RetryLater(b.lease, error(1), run_at=NOW + 60)],
+            worker="w", queues=["default"], limit=2, lease=30, now=NOW, alone=True,
+        )  # fmt: skip
+    assert applied == [True, True] and len(claimed) == 1 and not claimed[0].alone
+    assert trips.count == 2
+
+
 def test_a_round_that_fails_halfway_leaves_nothing_written(pg: PostgresBackend) -> None:
     pg.enqueue([new_job(), new_job()])
     a, b = pg.claim(worker="w", queue="default", limit=2, lease=30, now=NOW)

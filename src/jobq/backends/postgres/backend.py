@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
-from psycopg import ClientCursor
+from psycopg import ClientCursor, Cursor
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
@@ -177,14 +177,14 @@ class PostgresBackend(SQLStore):
         params = {"worker": worker, "now": now, "lease_ends_in": from_now(now + lease)}
         with self._pipelined(durable=durable) as conn:
             recording = self._send(conn, outcomes, tally)
-            if len(queues) == 1 and not alone:  # sent with the rest: no round trip of its own
-                claim = conn.cursor(row_factory=dict_row)
-                claim.execute(SQL["claim"], {**params, "queue": queues[0], "limit": limit})
-                found = None
-            else:  # each claim depends on what the one before found
+            if len(queues) == 1:
+                take = _PipelinedClaim(conn, {**params, "queue": queues[0], "limit": limit}, alone=alone)
+                recording.write_letters(self._seam, self._seam.session(conn))  # with the alone claim's answer
+                take.rest()
+            else:  # each queue's claim depends on what the one before found
                 found = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
-            recording.write_letters(self._seam, self._seam.session(conn))
-        return recording.applied(), found if found is not None else claimed(claim.fetchall())
+                recording.write_letters(self._seam, self._seam.session(conn))
+        return recording.applied(), take.jobs() if len(queues) == 1 else found
 
     def alone_due(self, *, queues: Sequence[str], now: float) -> bool:
         """Is a job that must run alone due in one of ``queues``?"""
@@ -293,6 +293,37 @@ def _ack_values(batch: Sequence[Succeeded]) -> dict[str, list[Any]]:
         "token": [outcome.lease.token for outcome in batch],
         "at": [outcome.at for outcome in batch],
     }
+
+
+class _PipelinedClaim:
+    """One queue's claim in a pipelined round: sent without waiting, so that it shares the round's round trips.
+
+    Looking for a job that must run alone first needs its answer before the usual claim is sent (such a job is
+    claimed by itself): that answer comes back with the round's first read (the dead jobs' rows, if any).
+    """
+
+    def __init__(self, conn: Connection, params: dict[str, Any], *, alone: bool) -> None:
+        self._conn, self._params = conn, params
+        self._alone = self._send("claim_alone") if alone else None
+        self._claim: Cursor[dict[str, Any]] | None = None
+
+    def rest(self) -> None:
+        """Send the usual claim, unless a job that must run alone was found."""
+        if self._alone is None or not self._alone.fetchall():
+            self._claim = self._send("claim")
+
+    def jobs(self) -> list[ClaimedJob]:
+        """What was claimed; read once the pipeline synced."""
+        cursor = self._claim if self._claim is not None else self._alone
+        assert cursor is not None
+        if cursor is self._alone:
+            cursor.scroll(0, mode="absolute")  # read once already, by rest()
+        return claimed(cursor.fetchall())
+
+    def _send(self, statement: str) -> Cursor[dict[str, Any]]:
+        cursor = self._conn.cursor(row_factory=dict_row)
+        cursor.execute(SQL[statement], self._params)
+        return cursor
 
 
 def _claim(
