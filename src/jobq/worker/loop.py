@@ -22,6 +22,7 @@ import queue
 import signal
 import socket
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -219,10 +220,13 @@ class Worker:
                 if self._drained_for_stop():
                     return
                 continue
+            wrote = self._claim()  # before the rescue's look-ups: a job that woke us starts a round trip or more sooner
             self._rescue_lost()
-            self._claim()
             self._look_ahead()
-            self._recorder.flush(force=not self._running)
+            if not (wrote and self._running):
+                # A claim just wrote what was waiting, and synced earlier writes if they were due by then: a sync of
+                # its own now (due a moment later) would cost a transaction the next claim makes anyway.
+                self._recorder.flush(force=not self._running)
             if self.burst and self._idle():
                 return
 
@@ -271,6 +275,7 @@ class Worker:
             try:
                 if self._store.wait_for_change(WATCH_SLICE):
                     self.wake()
+                    time.sleep(0)  # hand the GIL to the loop just woken, ahead of this thread's next look
             except StorageError as exc:
                 log.error("Could not watch for new jobs: %s", exc)
                 self._halt.wait(STORAGE_RETRY)
@@ -292,11 +297,12 @@ class Worker:
             return True
         return False if self._may_have_work else None
 
-    def _claim(self) -> None:
-        """Record what finished and claim a job for each free slot, in one transaction; then start them."""
+    def _claim(self) -> bool:
+        """Record what finished and claim a job for each free slot, in one transaction; then start them. True when
+        that transaction was written."""
         alone = self._claim_mode()
         if alone is None:
-            return
+            return False
         room = self.concurrency - len(self._running)
         now = self._clock()
         batch = self._recorder.take(now)
@@ -307,11 +313,16 @@ class Worker:
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the outcomes are kept or settled one by one, never lost
             self._recorder.failed(batch, exc, doing="claim jobs")
-            return
+            return False
         self._recorder.written(batch, applied, now)
         self._leases.hold(job.lease for job in claimed)
         self._after_claim(claimed, room=room, alone=alone)
         self._start(claimed, fresh_until=now + self._lease * FRESH)
+        if claimed:
+            # A runner thread just woken needs the GIL, which this thread would keep through its bookkeeping up to
+            # its next blocking call (a look-up's round trip): yield it now, so the jobs start first.
+            time.sleep(0)
+        return True
 
     def _after_claim(self, claimed: Sequence[ClaimedJob], *, room: int, alone: bool) -> None:
         got_alone = bool(claimed) and claimed[0].alone

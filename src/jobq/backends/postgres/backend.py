@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from itertools import groupby
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
+import psycopg
+from psycopg import Cursor
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
@@ -28,24 +30,20 @@ from jobq.backends.postgres.connection import Connection, Database, Durability, 
 from jobq.backends.postgres.enqueue import Inserter
 from jobq.backends.postgres.listener import Listener, channel_for
 from jobq.backends.postgres.migrate import migrate
+from jobq.backends.postgres.recording import Recording, applied_acks
 from jobq.backends.postgres.seam import PostgresSeam
 from jobq.backends.postgres.statements import SQL, add_to_tally, dict_rows
-from jobq.backends.records import error_to_json, expired_lease_from_row
+from jobq.backends.records import expired_lease_from_row
 from jobq.backends.store import SQLStore
 from jobq.backends.store.claims import claim_in_order, claimed
-from jobq.backends.store.dead_lettering import dead_letter
 from jobq.clock import Clock
 from jobq.job import (
-    Cancelled,
     ClaimedJob,
-    DeadLettered,
     ExpiredLease,
     JobId,
     Lease,
     NewJob,
     Outcome,
-    Released,
-    RetryLater,
     Succeeded,
 )
 from jobq.tally import Key as TallyKey
@@ -176,10 +174,17 @@ class PostgresBackend(SQLStore):
         if not tally and not alone and len(acks) == len(outcomes) and len(queues) == 1:
             return self._ack_and_claim(acks, worker=worker, queue=queues[0], limit=limit, lease=lease, now=now,
                                        durable=durable)  # fmt: skip
-        with self._db.transaction(durable=durable) as conn:
-            applied = self._record(conn, outcomes, tally)
-            claimed = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
-            return applied, claimed
+        params = {"worker": worker, "now": now, "lease_ends_in": from_now(now + lease)}
+        with self._pipelined(durable=durable) as conn:
+            recording = self._send(conn, outcomes, tally)
+            if len(queues) == 1:
+                take = _PipelinedClaim(conn, {**params, "queue": queues[0], "limit": limit}, alone=alone)
+                recording.write_letters(self._seam, self._seam.session(conn))  # with the alone claim's answer
+                take.rest()
+            else:  # each queue's claim depends on what the one before found
+                found = _claim(conn, worker=worker, queues=queues, limit=limit, lease=lease, now=now, alone=alone)
+                recording.write_letters(self._seam, self._seam.session(conn))
+        return recording.applied(), take.jobs() if len(queues) == 1 else found
 
     def alone_due(self, *, queues: Sequence[str], now: float) -> bool:
         """Is a job that must run alone due in one of ``queues``?"""
@@ -189,67 +194,57 @@ class PostgresBackend(SQLStore):
     def _ack_and_claim(
         self, acks: Sequence[Succeeded], *, worker: str, queue: str, limit: int, lease: float, now: float, durable: bool
     ) -> tuple[list[bool], list[ClaimedJob]]:
-        """A worker's hot path in one round trip: a pipeline of prepared statements that the server runs as one
-        transaction (everything up to the pipeline's one Sync message), each planned once per connection."""
+        """A worker's hot path in one round trip: the ack and the claim, prepared, in one pipelined transaction."""
         params = {"worker": worker, "queue": queue, "limit": limit, "now": now, "lease_ends_in": from_now(now + lease)}
-        with self._db.connection() as conn:
-            with conn.pipeline():
-                lazy = not durable and self._db.waits_for_flush
-                conn.execute(SQL_HOT_PATH_LAZY if lazy else SQL_HOT_PATH, prepare=True)
-                acked = conn.execute(SQL["ack"], _ack_values(acks), prepare=True) if acks else None
-                claim = conn.cursor(row_factory=dict_row)
-                claim.execute(SQL["claim"], params, prepare=True)
-            applied = _applied(acks, acked.fetchall()) if acked is not None else []
-            return applied, claimed(claim.fetchall())
+        with self._pipelined(durable=durable) as conn:
+            acked = conn.cursor(row_factory=dict_row)
+            if acks:
+                acked.execute(SQL["ack"], _ack_values(acks), prepare=True)
+            claim = conn.cursor(row_factory=dict_row)
+            claim.execute(SQL["claim"], params, prepare=True)
+        return (applied_acks(acks, acked.fetchall()) if acks else []), claimed(claim.fetchall())
 
     def record(self, outcomes: Sequence[Outcome], *, tally: Mapping[TallyKey, float] | None = None) -> list[bool]:
-        """Apply outcomes in one transaction, each fenced by its token; runs of acks in one statement.
+        """Apply outcomes in one transaction, each fenced by its token; each run of one kind in one statement.
 
         A commit whose result is unknown (the connection died during COMMIT) raises StorageError; the
         caller records the same outcomes again and the fence decides: applied once, never twice.
         """
         if not outcomes and not tally:
             return []
-        with self._db.transaction() as conn:
-            return self._record(conn, outcomes, tally)
+        with self._pipelined() as conn:
+            recording = self._send(conn, outcomes, tally)
+            recording.write_letters(self._seam, self._seam.session(conn))
+        return recording.applied()
 
-    def _record(
-        self, conn: Connection, outcomes: Sequence[Outcome], tally: Mapping[TallyKey, float] | None
-    ) -> list[bool]:
-        applied: list[bool] = []
-        requeued: set[str] = set()
-        for kind, run in groupby(outcomes, key=type):
-            batch = list(run)
-            if kind is Succeeded:
-                applied += self._ack(conn, [outcome for outcome in batch if isinstance(outcome, Succeeded)])
-            elif kind is DeadLettered:
-                dead = [outcome for outcome in batch if isinstance(outcome, DeadLettered)]
-                applied += dead_letter(self._seam, self._seam.session(conn), dead, _fence)
-            else:
-                queues = self._apply_each(conn, batch)
-                applied += [queue is not None for queue in queues]
-                if kind is not Cancelled:  # a cancelled job is not queued again: no worker to wake
-                    requeued.update(queue for queue in queues if queue is not None)
-        if requeued:
-            conn.execute(SQL["notify"], {"channel": self._inserter.channel, "queues": sorted(requeued)})
+    @contextmanager
+    def _pipelined(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A transaction whose statements go out without waiting for each other: BEGIN, what the caller sends and
+        COMMIT travel together, and the caller waits only where it reads a result before COMMIT (then at COMMIT).
+
+        Its statements are planned once per connection (``SQL_WORKER``). BEGIN and COMMIT are statements of the
+        pipeline, not psycopg's ``transaction()``, which syncs (waits) at
+        both ends. Explicit, not the pipeline's implicit transaction: that one commits at the closing Sync even when
+        the caller stopped halfway on an error of its own; an explicit one stays open, and is rolled back here.
+        """
+        with self._db.connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN", prepare=False)
+                    lazy = not durable and self._db.waits_for_flush
+                    conn.execute(SQL_WORKER_LAZY if lazy else SQL_WORKER, prepare=True)
+                    yield conn
+                    conn.execute("COMMIT", prepare=False)
+            except BaseException:
+                with suppress(psycopg.Error):  # a connection that broke is discarded by the pool anyway
+                    conn.rollback()
+                raise
+
+    def _send(self, conn: Connection, outcomes: Sequence[Outcome], tally: Mapping[TallyKey, float] | None) -> Recording:
+        recording = Recording(conn, outcomes, channel=self._inserter.channel, offset=from_now)
         if tally:
             add_to_tally(conn, tally)
-        return applied
-
-    def _ack(self, conn: Connection, batch: Sequence[Succeeded]) -> list[bool]:
-        return _applied(batch, conn.execute(SQL["ack"], _ack_values(batch)).fetchall())
-
-    def _apply_each(self, conn: Connection, batch: Sequence[Outcome]) -> list[str | None]:
-        """One statement per outcome, pipelined: the queue of each job it applied to, None where fenced off."""
-        query = SQL[_STATEMENT[type(batch[0])]]
-        cursor = conn.cursor()
-        cursor.executemany(query, [_outcome_values(outcome) for outcome in batch], returning=True)
-        results: list[str | None] = []
-        while True:
-            row = cursor.fetchone()
-            results.append(None if row is None else str(row[0]))
-            if not cursor.nextset():
-                return results
+        return recording
 
     def extend(self, leases: Sequence[Lease], *, until: float) -> list[Lease]:
         """Renew leases in one statement; the ones not renewed were taken over (or finished) elsewhere."""
@@ -294,15 +289,35 @@ def _ack_values(batch: Sequence[Succeeded]) -> dict[str, list[Any]]:
     }
 
 
-def _applied(batch: Sequence[Succeeded], rows: Sequence[Sequence[Any]]) -> list[bool]:
-    """Which acknowledgements took, from the (id, token) rows the ack returned."""
-    done = {(row[0], row[1]) for row in rows}
-    applied = []
-    for outcome in batch:  # as if applied one by one: a lease acknowledged twice counts once
-        lease = (outcome.lease.job_id, outcome.lease.token)
-        applied.append(lease in done)
-        done.discard(lease)
-    return applied
+class _PipelinedClaim:
+    """One queue's claim in a pipelined round: sent without waiting, so that it shares the round's round trips.
+
+    Looking for a job that must run alone first needs its answer before the usual claim is sent (such a job is
+    claimed by itself): that answer comes back with the round's first read (the dead jobs' rows, if any).
+    """
+
+    def __init__(self, conn: Connection, params: dict[str, Any], *, alone: bool) -> None:
+        self._conn, self._params = conn, params
+        self._alone = self._send("claim_alone") if alone else None
+        self._claim: Cursor[dict[str, Any]] | None = None
+
+    def rest(self) -> None:
+        """Send the usual claim, unless a job that must run alone was found."""
+        if self._alone is None or not self._alone.fetchall():
+            self._claim = self._send("claim")
+
+    def jobs(self) -> list[ClaimedJob]:
+        """What was claimed; read once the pipeline synced."""
+        cursor = self._claim if self._claim is not None else self._alone
+        assert cursor is not None
+        if cursor is self._alone:
+            cursor.scroll(0, mode="absolute")  # read once already, by rest()
+        return claimed(cursor.fetchall())
+
+    def _send(self, statement: str) -> Cursor[dict[str, Any]]:
+        cursor = self._conn.cursor(row_factory=dict_row)
+        cursor.execute(SQL[statement], self._params)
+        return cursor
 
 
 def _claim(
@@ -328,35 +343,8 @@ _GENERIC_PLANS = (
     "set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
     "set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
 )
-SQL_HOT_PATH = f"SELECT {_GENERIC_PLANS}"
-"""The hot path's statements get one plan per connection, not one per round: planning them cost more than
-running them (and the planner reads index pages to estimate, past every entry earlier claims left dead). The
-plan must walk the indexes: one made while the queue was small must not scan and sort it once it is long."""
-SQL_HOT_PATH_LAZY = f"SELECT {_GENERIC_PLANS}, set_config('synchronous_commit', 'off', true)"
-
-_STATEMENT: dict[type, str] = {RetryLater: "retry", Released: "release", Cancelled: "cancel_running"}
-
-
-def _outcome_values(outcome: Outcome) -> dict[str, Any]:
-    lease = {"id": outcome.lease.job_id, "token": outcome.lease.token}
-    match outcome:
-        case RetryLater(error=error, run_at=run_at, expired_at=expired_at):
-            error_json = error_to_json(error)
-            return {**lease, "run_at": run_at, "error": error_json, "expired_in": _offset(expired_at)}
-        case Released():
-            return lease
-        case Cancelled(at=at):
-            return {**lease, "at": at}
-    raise TypeError(f"unknown outcome {outcome!r}")  # pragma: no cover
-
-
-def _offset(moment: float | None) -> float | None:
-    return None if moment is None else from_now(moment)
-
-
-def _fence(outcome: DeadLettered) -> dict[str, Any]:
-    """``dead_letter``'s parameters: the lease, and for a rescued job how far from now its lease must still be
-    expired."""
-    lease = outcome.lease
-    return {"id": lease.job_id, "token": lease.token, "at": outcome.at, "error": error_to_json(outcome.error),
-            "expired_in": _offset(outcome.expired_at)}  # fmt: skip
+SQL_WORKER = f"SELECT {_GENERIC_PLANS}"
+"""The worker's statements get one plan per connection, not one per round: planning them cost more than running
+them (and the planner reads index pages to estimate, past every entry earlier claims left dead). The plan must
+walk the indexes: one made while the queue was small must not scan and sort it once it is long."""
+SQL_WORKER_LAZY = f"SELECT {_GENERIC_PLANS}, set_config('synchronous_commit', 'off', true)"

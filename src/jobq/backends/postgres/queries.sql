@@ -122,39 +122,46 @@ WITH acked AS (
 SELECT id, token FROM acked;
 
 -- name: retry
--- A job an operator cancelled while it ran is not queued again, however its attempt ended.
+-- Outcomes of one kind in one statement, each fenced by its lease (and, for a rescued job, by its lease having
+-- expired). Their values travel as one JSON document, as insert_jobs' rows do: an error's traceback in a text[]
+-- would be escaped character by character by the driver. pg_notify per row queued again: PostgreSQL sends one
+-- per queue, at commit (it folds identical notifications of a transaction). A job an operator cancelled while
+-- it ran is not queued again, however its attempt ended.
 UPDATE jobs
    SET status = CASE WHEN cancel_requested IS NULL THEN 'queued' ELSE 'cancelled' END,
-       finished_at = cancel_requested, run_at = %(run_at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
+       finished_at = cancel_requested, run_at = r.run_at, errors = jobs.errors || jsonb_build_array(r.error),
        locked_until = NULL, worker = NULL,
-       alone = %(expired_in)s::float8 IS NOT NULL  -- lost with its worker: its next attempt runs alone
- WHERE id = %(id)s AND token = %(token)s AND status = 'running'
-   AND (%(expired_in)s::float8 IS NULL
-        OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
-RETURNING queue;
+       alone = r.expired_in IS NOT NULL  -- lost with its worker: its next attempt runs alone
+  FROM json_to_recordset(%(outcomes)s::json) AS r (id text, token integer, run_at float8, error jsonb, expired_in float8)
+ WHERE jobs.id = r.id AND jobs.token = r.token AND jobs.status = 'running'
+   AND (r.expired_in IS NULL OR jobs.locked_until < extract(epoch FROM statement_timestamp())::float8 + r.expired_in)
+RETURNING jobs.id, jobs.token, CASE WHEN jobs.status = 'queued' THEN pg_notify(%(channel)s, jobs.queue) END;
 
 -- name: release
 UPDATE jobs SET status = CASE WHEN cancel_requested IS NULL THEN 'queued' ELSE 'cancelled' END,
        finished_at = cancel_requested, attempts = attempts - 1, locked_until = NULL, worker = NULL
- WHERE id = %(id)s AND token = %(token)s AND status = 'running'
-RETURNING queue;
+  FROM json_to_recordset(%(outcomes)s::json) AS held (id text, token integer)
+ WHERE jobs.id = held.id AND jobs.token = held.token AND jobs.status = 'running'
+RETURNING jobs.id, jobs.token, CASE WHEN jobs.status = 'queued' THEN pg_notify(%(channel)s, jobs.queue) END;
 
 -- name: cancel_running
 -- The handler of a job an operator cancelled stopped: kept as cancelled, its attempt not charged as a failure.
-UPDATE jobs SET status = 'cancelled', finished_at = %(at)s, locked_until = NULL
- WHERE id = %(id)s AND token = %(token)s AND status = 'running'
-RETURNING queue;
+UPDATE jobs SET status = 'cancelled', finished_at = c.at, locked_until = NULL
+  FROM json_to_recordset(%(outcomes)s::json) AS c (id text, token integer, at float8)
+ WHERE jobs.id = c.id AND jobs.token = c.token AND jobs.status = 'running'
+RETURNING jobs.id, jobs.token;
 
 -- name: dead_letter
--- The job turns dead; its letter is written next, in the same transaction (store/dead_lettering.py). prior_round: the
--- recovery round of the letter this job replayed, from which the domain plans the new letter's round.
+-- The jobs turn dead; their letters are written next, in the same transaction, from these rows
+-- (store/dead_lettering.py). prior_round: the recovery round of the letter a job replayed, from which the
+-- domain plans the new letter's round. errors: the history with this attempt's error appended.
 UPDATE jobs
-   SET status = 'dead', finished_at = %(at)s, errors = errors || jsonb_build_array(%(error)s::jsonb),
-       locked_until = NULL
- WHERE id = %(id)s AND token = %(token)s AND status = 'running'
-   AND (%(expired_in)s::float8 IS NULL
-        OR locked_until < extract(epoch FROM statement_timestamp())::float8 + %(expired_in)s::float8)
-RETURNING task, queue, priority, tenant, key, payload, attempts, errors::text AS errors, created_at, replay_of,
+   SET status = 'dead', finished_at = d.at, errors = jobs.errors || jsonb_build_array(d.error), locked_until = NULL
+  FROM json_to_recordset(%(outcomes)s::json) AS d (id text, token integer, at float8, error jsonb, expired_in float8)
+ WHERE jobs.id = d.id AND jobs.token = d.token AND jobs.status = 'running'
+   AND (d.expired_in IS NULL OR jobs.locked_until < extract(epoch FROM statement_timestamp())::float8 + d.expired_in)
+RETURNING jobs.id, jobs.token, task, queue, priority, tenant, key, payload, attempts, jobs.errors::text AS errors,
+          created_at, replay_of,
           (SELECT recovery_round FROM dead_letters WHERE dead_letters.id = jobs.replay_of) AS prior_round;
 
 -- name: extend_leases

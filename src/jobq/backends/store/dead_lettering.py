@@ -20,17 +20,29 @@ Fence = Callable[[DeadLettered], Params]
 
 
 def dead_letter(seam: Seam, session: Session, outcomes: Sequence[DeadLettered], fence: Fence) -> list[bool]:
-    """Move each outcome's job to the DLQ; False where its lease fenced it off (taken over, or finished)."""
+    """Move each outcome's job to the DLQ; False where its lease fenced it off (taken over, or finished).
+
+    The ``dead_letter`` statement runs once per outcome here (SQLite); PostgreSQL runs its set-based one for a
+    whole group and hands the rows to ``write_letters`` itself (``backends/postgres/recording.py``).
+    """
     if not outcomes:
         return []
     jobs = session.first_each(seam.sql["dead_letter"], [fence(outcome) for outcome in outcomes])
+    write_letters(seam, session, outcomes, jobs)
+    return [job is not None for job in jobs]
+
+
+def write_letters(seam: Seam, session: Session, outcomes: Sequence[DeadLettered], jobs: Sequence[Row | None]) -> None:
+    """The letters and hook deliveries of the outcomes whose job the ``dead_letter`` statement turned dead.
+
+    ``jobs``: for each outcome, the row that statement returned for its job, or None where it was fenced off.
+    """
     letters = [_letter(outcome, job) for outcome, job in zip(outcomes, jobs, strict=True) if job is not None]
     if letters:
         session.run_each(seam.sql["insert_dead_letter"], letters)
     hooks = [hook for outcome, letter in _hooked(outcomes, jobs, letters) for hook in _hooks(outcome, letter)]
     if hooks:
         session.run_each(seam.sql["add_to_outbox"], hooks)
-    return [job is not None for job in jobs]
 
 
 def _letter(outcome: DeadLettered, job: Row) -> dict[str, Any]:
