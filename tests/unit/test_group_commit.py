@@ -3,6 +3,8 @@ them; a call that cannot be written fails alone; nobody returns before the group
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -141,3 +143,26 @@ def test_the_leader_role_is_free_again_after_each_burst(calls: int) -> None:
     for _ in range(3):
         assert len(_run_concurrently(group, list(range(calls)))) == calls
     assert group.run(99) == "id-99"
+
+
+def test_a_forked_child_does_not_wait_for_a_group_its_parent_was_writing() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def write_group(calls: Sequence[int]) -> list[str]:
+        if 0 in calls:
+            entered.set()
+            release.wait(5)
+        return [f"id-{call}" for call in calls]
+
+    group: GroupCommit[int, str] = GroupCommit(write_group, lambda call: write_group([call])[0])
+    leader = threading.Thread(target=group.run, args=(0,))
+    leader.start()
+    assert entered.wait(5)  # the parent is in the middle of writing a group
+    pid = os.fork()
+    if pid == 0:  # the child: its first call leads a group of its own at once (SIGALRM ends it if it waits)
+        signal.alarm(5)
+        os._exit(0 if group.run(1) == "id-1" else 1)
+    release.set()
+    leader.join(5)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -9,9 +9,11 @@ nothing is given up; a lone caller leads a group of one and pays nothing extra.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from jobq.errors import StorageError
 
@@ -46,6 +48,12 @@ class GroupCommit(Generic[Call, Result]):
     ) -> None:
         self._write_group = write_group
         self._write_one = write_one
+        self._forget()
+        _all.add(self)
+
+    def _forget(self) -> None:
+        """No group being written, nobody waiting: a forked child starts so (the threads that were writing or
+        waiting stayed in the parent, and their state must not make the child's first call wait forever)."""
         self._lock = threading.Lock()
         self._waiting: list[_Waiter[Call, Result]] = []
         self._leading = False
@@ -103,3 +111,14 @@ class GroupCommit(Generic[Call, Result]):
         else:
             for waiter, result in zip(group, results, strict=True):
                 waiter.result = result
+
+
+_all: weakref.WeakSet[GroupCommit[Any, Any]] = weakref.WeakSet()
+
+
+def _forget_all() -> None:
+    for group in list(_all):
+        group._forget()
+
+
+os.register_at_fork(after_in_child=_forget_all)
