@@ -318,9 +318,10 @@ class Worker:
         self._leases.hold(job.lease for job in claimed)
         self._after_claim(claimed, room=room, alone=alone)
         self._start(claimed, fresh_until=now + self._lease * FRESH)
-        if claimed:
+        if 0 < len(claimed) < room:
             # A runner thread just woken needs the GIL, which this thread would keep through its bookkeeping up to
-            # its next blocking call (a look-up's round trip): yield it now, so the jobs start first.
+            # its next blocking call (a look-up's round trip): yield it now, so the jobs start first. Only when the
+            # queue ran dry, where the wait is a new job's latency: in a drain, the yield cost each round ~0.1 ms.
             time.sleep(0)
         return True
 
