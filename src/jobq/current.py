@@ -8,7 +8,6 @@ task of an ``async`` one), never in a global.
 
 from __future__ import annotations
 
-import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -16,7 +15,7 @@ from jobq.errors import JobqError
 from jobq.job import ClaimedJob, JobId
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CurrentJob:
     """The job a handler is running: its id and attempt, and whether an operator asked it to stop."""
 
@@ -25,12 +24,16 @@ class CurrentJob:
     attempt: int
     claimed: ClaimedJob = field(repr=False)
     """The job as its worker claimed it (its payload, options and lease), for integrations such as Django's."""
-    stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _cancelled: bool = field(default=False, init=False, repr=False)  # a flag, not an Event: made for every job
 
     @property
     def cancelled(self) -> bool:
         """True once the job was cancelled (``app.cancel``): a ``def`` handler should return soon after."""
-        return self.stop.is_set()
+        return self._cancelled
+
+    def ask_to_stop(self) -> None:
+        """The worker's part: an operator cancelled the job (one thread writes the flag, the handler's reads it)."""
+        self._cancelled = True
 
 
 _current: ContextVar[CurrentJob | None] = ContextVar("jobq_current_job", default=None)

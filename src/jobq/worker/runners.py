@@ -105,9 +105,9 @@ class Runners:
         with self._lock:
             current = self._handed.get(lease)
             task = self._tasks_running.get(lease)
-        if current is None or current.stop.is_set():
+        if current is None or current.cancelled:
             return False
-        current.stop.set()
+        current.ask_to_stop()
         if task is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(task.cancel)
         return True
